@@ -1,0 +1,35 @@
+# The two commands the README promises: `make demo` and `make test`. Both set everything up from nothing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install postgres test demo bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,postgres]'
+	touch $(STAMP)
+
+postgres:
+	bash .ci/ensure-postgres
+
+test: install postgres
+	$(PY) -m ruff check recorder analytics migrations tests
+	$(PY) -m pytest -q
+
+demo: install
+	$(PY) -m recorder db upgrade --db sqlite:///recorder.db
+	$(PY) -m recorder db check --db sqlite:///recorder.db
+
+bench: install postgres
+	$(PY) -m tests.benchmarks
+
+lint: install
+	$(PY) -m ruff check recorder analytics migrations tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,33 @@
+"""alembic environment for the event log.
+
+Run through `recorder db upgrade|current|check` (recorder.store.migrate), which hands us an open connection
+in ``config.attributes["connection"]``.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from recorder.store.schema import metadata
+
+config = context.config
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through `recorder db upgrade`, which supplies the connection")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        transaction_per_migration=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise RuntimeError("offline (--sql) mode is not supported; run `recorder db upgrade`")
+run_migrations()

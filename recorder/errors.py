@@ -1,0 +1,76 @@
+"""The one exception tree of the project.
+
+Everything the library raises on purpose derives from :class:`RecorderError`. The CLI turns any of them into
+one line on stderr (the message says what happened and what to do) and an exit status; nothing else escapes
+as a traceback.
+
+    RecorderError                  exit 1 unless noted
+    ├── ConfigError                bad option, bad database URL, missing setting (exit 2 from the CLI)
+    ├── StoreError                 the event log cannot do what was asked
+    │   ├── StoreUnavailable       cannot connect / server gone
+    │   ├── StoreReadOnly          the database or its directory is read-only
+    │   ├── StoreFull              the disk (or the server's disk) is full
+    │   ├── SchemaError            the database is not migrated, or is newer than this version
+    │   └── NotFound               no such session / thread / event in the log
+    ├── IntegrityViolation         the log fails verification (tampered, truncated, reordered)
+    ├── ApiError                   the Managed Agents API refused or failed beyond retrying
+    │   └── AuthError              the API key is missing or rejected
+    ├── LeaseLost                  another recorder took over a session this one was recording
+    └── DeadlineReached            the wall-clock deadline ran out (exit 3; what was recorded is committed)
+"""
+
+from __future__ import annotations
+
+
+class RecorderError(Exception):
+    """Base of every error this project raises on purpose. ``str(err)`` is one line meant for a person."""
+
+    exit_code = 1
+
+
+class ConfigError(RecorderError):
+    exit_code = 2
+
+
+class StoreError(RecorderError):
+    pass
+
+
+class StoreUnavailable(StoreError):
+    pass
+
+
+class StoreReadOnly(StoreError):
+    pass
+
+
+class StoreFull(StoreError):
+    pass
+
+
+class SchemaError(StoreError):
+    pass
+
+
+class NotFound(StoreError):
+    pass
+
+
+class IntegrityViolation(RecorderError):
+    pass
+
+
+class ApiError(RecorderError):
+    pass
+
+
+class AuthError(ApiError):
+    pass
+
+
+class LeaseLost(RecorderError):
+    pass
+
+
+class DeadlineReached(RecorderError):
+    exit_code = 3

@@ -1,0 +1,15 @@
+"""The relational event log (SQLAlchemy 2; SQLite or PostgreSQL), the source of truth for everything else.
+
+Only this package touches SQLAlchemy connections and driver errors.
+"""
+
+from recorder.store.log import (
+    AppendResult,
+    Checkpoint,
+    EventStore,
+    SessionSummary,
+    StoredEvent,
+    StreamInfo,
+)
+
+__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo"]
