@@ -122,6 +122,46 @@ def db_check(db_url: str) -> None:
     click.echo("schema is up to date and matches the models")
 
 
+# --------------------------------------------------------------------------------------- emulator
+
+
+class _EmulatorCommand(click.Command):
+    """Appends the scenario list and the fault syntax (from the emulator package, read on demand) to --help."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from recorder.emulator.command import help_sections
+
+        for title, rows, text in help_sections():
+            with formatter.section(title):
+                formatter.write_dl(rows)
+                if text:
+                    formatter.write_paragraph()
+                    formatter.write_text(text)
+
+
+@cli.command("emulator", cls=_EmulatorCommand)
+@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME[:COUNT][@FAULTS]",
+              help="Add COUNT sessions of scenario NAME, optionally with their own faults. Repeatable.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same sessions, ids and events.")
+@click.option("--faults", metavar="SPEC", help="Global faults for every request, e.g. rate_limit=2,retry_after=0.5.")
+@click.option("--live", is_flag=True, help="Play the --scenario sessions in real time instead of finished.")
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between live steps.")
+@click.option("--events", type=int, help="Length of `long` sessions (default 10000) and approximate length of "
+              "`live` ones.")
+@click.option("--heartbeat", type=float, default=5.0, show_default=True, help="Seconds between stream pings.")
+@click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
+def emulator(port: int, host: str, scenarios: tuple[str, ...], seed: int, faults: str | None, live: bool,
+             interval: float, events: int | None, heartbeat: float, api_key: str | None) -> None:
+    """Serve an offline emulator of the Managed Agents session API (sessions, events, SSE streams, threads,
+    files) so that SDK code runs without Anthropic. Prints the base URL; runs until Ctrl-C."""
+    from recorder.emulator.command import run
+
+    run(host=host, port=port, scenarios=scenarios, seed=seed, faults=faults, live=live, interval=interval,
+        events=events, heartbeat=heartbeat, api_key=api_key, echo=click.echo)
+
+
 # ------------------------------------------------------------------------------------------- main
 
 

@@ -1,0 +1,290 @@
+"""Fault injection: what can go wrong between the API and a client, as a spec string or a :class:`Faults`.
+
+A spec is a comma-separated list of ``NAME[=VALUE]`` items, e.g. ``"drop_after=5,rate_limit=2"``:
+
+=====================  =============================================================================================
+``rate_limit[=K]``     answer the next K requests with 429 ``rate_limit_error`` and a ``retry-after`` header
+                       (no K: every request until the faults are cleared)
+``server_error[=K]``   the next K requests get 500 ``api_error``
+``overloaded[=K]``     the next K requests get 529 ``overloaded_error``
+``retry_after=S``      seconds in the ``retry-after`` header of 429/529 answers (default 1; fractions allowed)
+``drop_after=N``       cut the TCP connection in the middle of the (N+1)-th event of a stream or of an event list
+                       page's JSON body (a page with N or fewer events is cut just before its end)
+``end_after=N``        end a stream cleanly after N events, as if the server closed it (the client sees the
+                       iteration end silently while the session is still running)
+``heartbeat_only``     streams send only ``event: ping`` heartbeats, never an event, until the client hangs up
+``trickle[=S]``        write event list bodies and streams one byte at a time, S seconds apart (default 0.05): a
+                       per-read timeout never fires, only a wall-clock deadline stops the client
+``duplicate[=N]``      streams send every N-th event twice in a row (default every event); event list pages
+                       overlap: each ``next_page`` starts N events before the end of the page (default 1)
+``slow_first_byte=S``  wait S seconds before sending the status line
+``times=K``            the shaping faults above (drop_after .. slow_first_byte) apply to the next K matching
+                       responses only, then lift themselves (default: until cleared)
+``on=WHERE``           which requests the faults apply to: ``all`` (default: every request about the session),
+                       ``events`` (event lists and streams), ``list`` (event lists) or ``stream`` (streams)
+=====================  =============================================================================================
+
+Status faults are served in the order rate_limit, overloaded, server_error (``rate_limit=1,server_error=1``
+gives a 429, then a 500, then success). Faults are set per session or globally (applying to every request,
+including the session list); both apply, global first. They can be replaced or cleared at any time; a response
+already in progress keeps the faults it started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+from recorder.errors import ConfigError
+
+FOREVER = -1  # a burst count meaning "every request until cleared"
+
+RequestKind = Literal["list", "stream", "other"]
+_ON_VALUES = ("all", "events", "list", "stream")
+
+
+@dataclass
+class Faults:
+    """A parsed fault spec. Counts (``rate_limit`` etc., ``times``) are decremented as faults fire."""
+
+    rate_limit: int = 0
+    server_error: int = 0
+    overloaded: int = 0
+    retry_after: float = 1.0
+    drop_after: int | None = None
+    end_after: int | None = None
+    heartbeat_only: bool = False
+    trickle: float | None = None
+    duplicate: int | None = None
+    slow_first_byte: float | None = None
+    times: int | None = None
+    on: str = "all"
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Faults:
+        """Parse a spec string (see the module docstring); ConfigError with a one-line message if it is bad."""
+        faults = cls()
+        for item in (spec or "").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            name, has_value, value = item.partition("=")
+            name = name.strip().replace("-", "_")
+            value = value.strip()
+            try:
+                _apply(faults, name, value if has_value else None)
+            except ValueError as err:
+                raise ConfigError(f"bad fault {item!r} in {spec!r}: {err} (see `recorder emulator --help`)") from None
+        return faults
+
+    def is_empty(self) -> bool:
+        return self == Faults()
+
+    def spec(self) -> str:
+        """The canonical spec string of these faults (round-trips through :meth:`parse`)."""
+        out = []
+        for name in ("rate_limit", "server_error", "overloaded"):
+            count = getattr(self, name)
+            if count == FOREVER:
+                out.append(name)
+            elif count > 0:
+                out.append(f"{name}={count}")
+        if self.retry_after != 1.0:
+            out.append(f"retry_after={_num(self.retry_after)}")
+        for name in ("drop_after", "end_after", "duplicate"):
+            if getattr(self, name) is not None:
+                out.append(f"{name}={getattr(self, name)}")
+        if self.heartbeat_only:
+            out.append("heartbeat_only")
+        if self.trickle is not None:
+            out.append(f"trickle={_num(self.trickle)}")
+        if self.slow_first_byte is not None:
+            out.append(f"slow_first_byte={_num(self.slow_first_byte)}")
+        if self.times is not None:
+            out.append(f"times={self.times}")
+        if self.on != "all":
+            out.append(f"on={self.on}")
+        return ",".join(out)
+
+    def has_shaping(self) -> bool:
+        return (self.drop_after is not None or self.end_after is not None or self.heartbeat_only
+                or self.trickle is not None or self.duplicate is not None or self.slow_first_byte is not None)
+
+    def applies_to(self, kind: RequestKind) -> bool:
+        if self.on == "all":
+            return True
+        if self.on == "events":
+            return kind in ("list", "stream")
+        return self.on == kind
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _count(value: str | None) -> int:
+    if value is None:
+        return FOREVER
+    count = int(value)
+    if count < 0:
+        raise ValueError("a count cannot be negative")
+    return count
+
+
+def _seconds(value: str | None, default: float | None = None) -> float:
+    if value is None:
+        if default is None:
+            raise ValueError("needs a number of seconds")
+        return default
+    seconds = float(value)
+    if not seconds >= 0:
+        raise ValueError("seconds cannot be negative")
+    return seconds
+
+
+def _natural(value: str | None, default: int | None = None) -> int:
+    if value is None:
+        if default is None:
+            raise ValueError("needs a number")
+        return default
+    number = int(value)
+    if number < 0:
+        raise ValueError("cannot be negative")
+    return number
+
+
+def _apply(faults: Faults, name: str, value: str | None) -> None:
+    if name in ("rate_limit", "server_error", "overloaded"):
+        setattr(faults, name, _count(value))
+    elif name == "retry_after":
+        faults.retry_after = _seconds(value)
+    elif name in ("drop_after", "end_after"):
+        setattr(faults, name, _natural(value))
+    elif name == "heartbeat_only":
+        if value is not None:
+            raise ValueError("takes no value")
+        faults.heartbeat_only = True
+    elif name == "trickle":
+        faults.trickle = _seconds(value, 0.05)
+    elif name == "duplicate":
+        every = _natural(value, 1)
+        if every < 1:
+            raise ValueError("must be at least 1")
+        faults.duplicate = every
+    elif name == "slow_first_byte":
+        faults.slow_first_byte = _seconds(value)
+    elif name == "times":
+        faults.times = _natural(value)
+    elif name == "on":
+        if value not in _ON_VALUES:
+            raise ValueError(f"must be one of {', '.join(_ON_VALUES)}")
+        faults.on = value
+    else:
+        raise ValueError("unknown fault")
+
+
+def as_faults(faults: Faults | str | None) -> Faults:
+    """A :class:`Faults` from a spec string, an existing object (copied) or None (no faults)."""
+    if faults is None:
+        return Faults()
+    if isinstance(faults, Faults):
+        return replace(faults)
+    if isinstance(faults, str):
+        return Faults.parse(faults)
+    raise ConfigError(f"faults must be a spec string or a Faults object, not {type(faults).__name__}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do to one response: at most one status fault, plus the shaping faults."""
+
+    status: int | None = None
+    retry_after: float | None = None
+    slow_first_byte: float | None = None
+    drop_after: int | None = None
+    end_after: int | None = None
+    heartbeat_only: bool = False
+    trickle: float | None = None
+    duplicate: int | None = None
+
+    def labels(self) -> list[str]:
+        out = [f"status={self.status}"] if self.status else []
+        for f in fields(self):
+            if f.name in ("status", "retry_after"):
+                continue
+            value = getattr(self, f.name)
+            if value not in (None, False):
+                out.append(f.name if value is True else f"{f.name}={_num(value)}")
+        return out
+
+
+_STATUS_ORDER = (("rate_limit", 429), ("overloaded", 529), ("server_error", 500))
+_SHAPING = ("slow_first_byte", "drop_after", "end_after", "heartbeat_only", "trickle", "duplicate")
+
+
+class FaultBook:
+    """The faults in force: global ones and per-session ones. Thread-safe; counts are consumed as faults fire."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._global = Faults()
+        self._sessions: dict[str, Faults] = {}
+
+    def set(self, session_id: str | None, faults: Faults | str | None) -> None:
+        """Replace the faults of one session (``None``: the global faults). None or "" clears."""
+        parsed = as_faults(faults)
+        with self._lock:
+            if session_id is None:
+                self._global = parsed
+            elif parsed.is_empty():
+                self._sessions.pop(session_id, None)
+            else:
+                self._sessions[session_id] = parsed
+
+    def get(self, session_id: str | None) -> Faults:
+        """A copy of the faults in force for one session (``None``: global), with counts as consumed so far."""
+        with self._lock:
+            return replace(self._global if session_id is None else self._sessions.get(session_id, Faults()))
+
+    def plan(self, session_id: str | None, kind: RequestKind) -> Plan:
+        """Decide (and consume) the faults for one response to a request about ``session_id``."""
+        with self._lock:
+            layers = [self._global]
+            if session_id is not None and session_id in self._sessions:
+                layers.append(self._sessions[session_id])
+            layers = [f for f in layers if f.applies_to(kind)]
+            status = retry_after = None
+            for faults in layers:
+                for name, code in _STATUS_ORDER:
+                    count = getattr(faults, name)
+                    if count == 0:
+                        continue
+                    if count > 0:
+                        setattr(faults, name, count - 1)
+                    status, retry_after = code, faults.retry_after
+                    break
+                if status is not None:
+                    break
+            shaping: dict[str, object] = {}
+            for faults in layers:
+                if not faults.has_shaping() or faults.times == 0:
+                    continue
+                # A status answer has no body to shape: it can only be slow; it does not use up ``times``.
+                names = ("slow_first_byte",) if status is not None else _SHAPING
+                chosen = {n: getattr(faults, n) for n in names
+                          if _fits(n, kind) and getattr(faults, n) not in (None, False)}
+                if chosen:
+                    shaping.update(chosen)
+                    if faults.times is not None and status is None:
+                        faults.times -= 1
+            return Plan(status=status, retry_after=retry_after, **shaping)  # type: ignore[arg-type]
+
+
+def _fits(name: str, kind: RequestKind) -> bool:
+    """Which shaping faults make sense for which responses."""
+    if name == "slow_first_byte":
+        return True
+    if name in ("end_after", "heartbeat_only"):
+        return kind == "stream"
+    return kind in ("list", "stream")

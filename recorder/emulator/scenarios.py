@@ -1,0 +1,447 @@
+"""The scenarios: seeded scripts of sessions that look like real traffic, each exercising something a recorder
+must get right. ``SCENARIOS`` maps a name to its one-line description and its script writer; ``long`` is not a
+script but a lazily generated stream (see :mod:`recorder.emulator.lazy`).
+
+A script writer gets a :class:`Context` (seed, a unique key, the start time, options) and returns a
+:class:`recorder.emulator.builder.Script`. Same seed and key, same script, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from recorder.emulator import ids, snapshots, text
+from recorder.emulator.builder import Script, SessionBuilder
+from recorder.emulator.snapshots import AgentSpec, mcp_toolset, money, toolset
+
+
+@dataclass(frozen=True)
+class Context:
+    seed: int
+    key: str
+    start: int  # microseconds since the epoch
+    events: int | None = None  # approximate length, for scenarios that take one
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    write: Callable[[Context], Script] | None  # None: not a script (``long``)
+    live_by_default: bool = False
+
+
+def agent(seed: int, name: str, model: str = "claude-sonnet-4-6", *, tools: list[dict[str, Any]] | None = None,
+          mcp_servers: list[dict[str, Any]] | None = None, system: str | None = None,
+          description: str | None = None) -> AgentSpec:
+    return AgentSpec(
+        id=ids.make_id("agent", seed, name), name=name, model=model, version=3,
+        system=system or f"You are {name}, a careful software engineer working in /workspace/widgets.",
+        description=description, tools=tools if tools is not None else [toolset()],
+        mcp_servers=mcp_servers or [], skills=[{"type": "anthropic", "skill_id": "xlsx", "version": "latest"}])
+
+
+def builder(ctx: Context, scenario: str, title: str, primary: AgentSpec | None = None, **kwargs: Any
+            ) -> SessionBuilder:
+    return SessionBuilder(ctx.seed, ctx.key, scenario, ctx.start, primary or agent(ctx.seed, "widgets-maintainer"),
+                          title=title, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- scripts
+
+
+def tool_use(ctx: Context) -> Script:
+    b = builder(ctx, "tool_use", "Fix the red CI on main")
+    r = b.r
+    b.system_message("The repository is mounted at /workspace/widgets. Run the tests before you finish.")
+    b.user_message("CI is red on main since this morning. Find out why and fix it, please.")
+    b.running()
+    b.turn(tools=2, error_rate=0.0)
+    start = b.span_start()
+    use = b.tool_use("bash", {"command": "pytest -x -q", "timeout": 600})
+    b.span_end(start)
+    b.tool_result(use, "FAILED tests/test_cache.py::test_expiry - AssertionError: 3 != 2\n1 failed, 211 passed",
+                  is_error=True)
+    for _ in range(r.randint(2, 4)):
+        b.turn(tools=r.randint(1, 3), error_rate=0.25)
+    b.file("report.md", "text/markdown", f"# CI fix\n\n{text.paragraph(r, 4)}\n".encode())
+    b.file("coverage.csv", "text/csv", b"module,lines,covered\n" + b"".join(
+        f"{w},{r.randint(50, 900)},{r.randint(10, 50)}\n".encode() for w in text.WORDS[:20]))
+    b.file("chart.png", "image/png", b"\x89PNG\r\n\x1a\n" + r.randbytes(2048))
+    b.idle()
+    b.usage_event()
+    b.user_message("Thanks! Can you also add a regression test?")
+    b.running()
+    b.turn(tools=2, error_rate=0.0)
+    b.idle()
+    b.usage_event()
+    b.terminated()
+    return b.build()
+
+
+def mcp(ctx: Context) -> Script:
+    servers = [{"type": "url", "name": "linear", "url": "https://mcp.linear.app/sse"},
+               {"type": "url", "name": "sentry", "url": "https://mcp.sentry.dev/mcp"}]
+    a = agent(ctx.seed, "triage-bot", tools=[toolset(), mcp_toolset("linear", ("create_issue", "search_issues")),
+                                             mcp_toolset("sentry", ("get_issue", "list_events"))],
+              mcp_servers=servers)
+    b = builder(ctx, "mcp", "Triage last night's Sentry alerts", a)
+    r = b.r
+    b.user_message("Triage the Sentry alerts from last night and file Linear issues for real bugs.")
+    b.running()
+    b.error({"type": "mcp_connection_failed_error", "mcp_server_name": "sentry",
+             "message": "Connection to MCP server 'sentry' timed out", "retry_status": {"type": "retrying"}})
+    for n in range(r.randint(3, 5)):
+        start = b.span_start()
+        server, tool = r.choice([("sentry", "get_issue"), ("sentry", "list_events"), ("linear", "search_issues")])
+        use = b.mcp_tool_use(server, tool, {"issue_id": f"WIDGETS-{r.randint(100, 999)}", "limit": 20})
+        b.span_end(start)
+        failed = n == 1
+        b.mcp_tool_result(use, "MCP error -32603: upstream returned 502" if failed else text.command_output(r, 6),
+                          is_error=failed)
+    start = b.span_start()
+    use = b.mcp_tool_use("linear", "create_issue", {"title": "Cache expiry off by one", "team": "WID",
+                                                   "labels": ["bug", "sentry"]})
+    b.span_end(start)
+    b.mcp_tool_result(use, '{"id": "WID-412", "url": "https://linear.app/acme/issue/WID-412"}')
+    start = b.span_start()
+    b.agent_message("Filed WID-412 for the cache expiry bug; the other alerts were noise from a deploy.")
+    b.span_end(start)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def custom_tool(ctx: Context) -> Script:
+    tools = [toolset(),
+             snapshots.custom_tool("lookup_order", "Look up an order by id", {"order_id": {"type": "string"}}),
+             snapshots.custom_tool("issue_refund", "Refund an order", {"order_id": {"type": "string"},
+                                                             "amount_cents": {"type": "integer"}})]
+    b = builder(ctx, "custom_tool", "Refund request #88231", agent(ctx.seed, "support-agent", tools=tools))
+    r = b.r
+    b.user_message("Customer says order 88231 arrived broken. Refund it if it qualifies.")
+    b.running()
+    for name, tool_input, result, failed in (
+        ("lookup_order", {"order_id": "88231"}, '{"status": "delivered", "total_cents": 4599}', False),
+        ("issue_refund", {"order_id": "88231", "amount_cents": 4599}, "payment provider timeout", True),
+        ("issue_refund", {"order_id": "88231", "amount_cents": 4599}, '{"refund_id": "rf_1"}', False),
+    ):
+        start = b.span_start()
+        use = b.custom_tool_use(name, tool_input)
+        b.span_end(start)
+        b.idle({"type": "requires_action", "event_ids": [use]})
+        b.tick(2.0, 9.0, tie=0)
+        b.custom_tool_result(use, result, is_error=failed)
+        b.running()
+    start = b.span_start()
+    b.agent_message(f"Refunded $45.99 for order 88231. {text.sentence(r)}")
+    b.span_end(start)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def confirmation(ctx: Context) -> Script:
+    a = agent(ctx.seed, "release-bot", tools=[toolset(ask=("bash", "write"))])
+    b = builder(ctx, "confirmation", "Cut release 2.4.0", a)
+    b.user_message("Cut release 2.4.0: bump the version, tag it and push.")
+    b.running()
+    b.turn(tools=1, error_rate=0.0)
+    for command, allow in (("git tag v2.4.0 && git push origin v2.4.0", True),
+                           ("git push --force origin main", False)):
+        start = b.span_start()
+        use = b.tool_use("bash", {"command": command}, permission="ask")
+        b.span_end(start)
+        b.idle({"type": "requires_action", "event_ids": [use]})
+        b.tick(1.0, 20.0, tie=0)
+        b.tool_confirmation(use, allow, None if allow else "Never force-push main.")
+        b.running()
+        if allow:
+            b.tool_result(use, "To github.com:acme/widgets.git\n * [new tag] v2.4.0 -> v2.4.0")
+        else:
+            b.tool_result(use, "Tool use denied by the user: Never force-push main.", is_error=True)
+        start = b.span_start()
+        b.agent_message("Tagged and pushed." if allow else "Understood, I won't force-push.")
+        b.span_end(start)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def multi_agent(ctx: Context) -> Script:
+    research = agent(ctx.seed, "researcher", "claude-haiku-4-5", description="Finds facts on the web")
+    review = agent(ctx.seed, "reviewer", "claude-sonnet-4-6", description="Reviews patches")
+    scout = agent(ctx.seed, "scout", "claude-haiku-4-5", description="Reads one source in depth")
+    lead = agent(ctx.seed, "coordinator", "claude-opus-4-7")
+    b = builder(ctx, "multi_agent", "Evaluate moving the cache to Redis", lead, children=[research, review])
+    r = b.r
+    b.user_message("Should we move the widget cache to Redis? Research it and have the patch reviewed.")
+    b.running()
+    start = b.span_start()
+    b.thinking()
+    b.span_end(start)
+    t1 = b.spawn(research)
+    b.thread_message(b.primary, t1, "Find benchmarks of Redis vs in-process caches for ~1k rps.")
+    t2 = b.spawn(review)
+    b.thread_message(b.primary, t2, "Review the patch on branch cache-redis.")
+    b.turn(t1, tools=2, error_rate=0.3)
+    t3 = b.spawn(scout, parent=t1)
+    b.thread_message(t1, t3, "Read the Redis latency docs and summarize.")
+    b.turn(t3, tools=1, error_rate=0.0)
+    b.thread_message(t3, t1, "p99 on loopback is ~0.3 ms; network adds ~0.5 ms.")
+    b.thread_status(t3, "idle")
+    b.turn(t2, tools=3, error_rate=0.2)
+    b.compaction(t2)
+    b.turn(t2, tools=1, error_rate=0.0)
+    b.thread_message(t1, b.primary, "Findings: in-process wins below 5k rps; Redis wins with many workers.")
+    b.thread_status(t1, "idle")
+    b.thread_message(t2, b.primary, "Patch LGTM with two nits (see findings.md).")
+    b.file("findings.md", "text/markdown", f"# Review\n\n{text.paragraph(r, 5)}\n".encode())
+    b.thread_status(t2, "idle")
+    start = b.span_start()
+    b.agent_message("Recommendation: keep the in-process cache for now; revisit at 5k rps.")
+    b.span_end(start)
+    b.idle()
+    b.usage_event()
+    b.terminated()
+    return b.build()
+
+
+def errors(ctx: Context) -> Script:
+    b = builder(ctx, "errors", "Flaky infrastructure day")
+    b.user_message("Upgrade the dependencies and make sure everything still passes.")
+    b.running()
+    start = b.span_start()
+    b.span_end(start, is_error=True, scale=0.1)
+    b.error({"type": "model_overloaded_error", "message": "Overloaded", "retry_status": {"type": "retrying"}})
+    b.rescheduled()
+    b.tick(5.0, 30.0, tie=0)
+    b.running()
+    b.turn(tools=2)
+    start = b.span_start()
+    b.span_end(start, is_error=True, scale=0.1)
+    b.error({"type": "model_rate_limited_error", "message": "Rate limited", "retry_status": {"type": "retrying"}})
+    b.turn(tools=1)
+    b.error({"type": "repository_clone_error", "message": "fatal: could not read from remote repository",
+             "repository_url": "https://github.com/acme/widgets", "retry_status": {"type": "terminal"}})
+    b.error({"type": "unknown_error", "message": "Internal error", "retry_status": {"type": "exhausted"}})
+    b.idle({"type": "retries_exhausted"})
+    b.user_message("Try again please.")
+    b.running()
+    b.turn(tools=1)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def budget(ctx: Context) -> Script:
+    limit = {"type": "limit", "max_list_cost": money(Decimal("0.50"))}
+    b = builder(ctx, "budget", "Large refactor on a budget", budget=limit)
+    b.user_message("Refactor the storage layer to use the new repository pattern.")
+    b.running()
+    while b.usage_so_far().cost < Decimal("0.50"):
+        b.turn(tools=2, error_rate=0.1)
+        b.usage_event()
+    b.idle({"type": "budget_reached"})
+    b.tick(30.0, 120.0, tie=0)
+    raised = {"type": "limit", "max_list_cost": money(Decimal("2.00"))}
+    b.updated(budget=raised)
+    b.user_message("Budget raised to $2. Please finish.")
+    b.running()
+    b.turn(tools=2)
+    b.usage_event()
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def interrupts(ctx: Context) -> Script:
+    b = builder(ctx, "interrupts", "Change of plans")
+    b.user_message("Rewrite the README in French.")
+    b.running()
+    start = b.span_start()
+    b.thinking()
+    b.interrupt()
+    b.span_end(start, is_error=True, scale=0.3)
+    b.idle()
+    b.user_message("Sorry, I meant: add a French translation next to the English README.")
+    b.running()
+    b.turn(tools=2)
+    start = b.span_start()
+    b.interrupt()
+    b.span_end(start, is_error=True, scale=0.2)
+    b.idle()
+    b.user_message("Looks good, stop there.")
+    b.running()
+    start = b.span_start()
+    b.agent_message("Stopped. README.fr.md is in place.")
+    b.span_end(start)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def compaction(ctx: Context) -> Script:
+    b = builder(ctx, "compaction", "Long debugging session")
+    r = b.r
+    b.user_message("The nightly job leaks memory. Track it down.")
+    b.running()
+    for n in range(12):
+        b.turn(tools=r.randint(1, 3))
+        if n in (5, 9):
+            b.compaction()
+            start = b.span_start()
+            b.span_end(start, scale=3.0)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def unknown_types(ctx: Context) -> Script:
+    b = builder(ctx, "unknown_types", "Preview features")
+    b.user_message("Show me the new dashboard widget.", extra={"client_hints": {"surface": "console", "v": 2}})
+    b.running()
+    start = b.span_start()
+    b.emit("agent.future_widget", {"widget": {"kind": "chart", "series": [[1, 2], [2, 3.5], [3, None]]},
+                                   "layout": {"w": 6, "h": 4}, "schema_version": 3, "labels": ["ä", "😀"]})
+    b.agent_message("Here is the widget.", extra={"citations_v2": [{"source": "dashboards.md", "span": [3, 9]}],
+                                                  "annotations": {"confidence": 0.93}})
+    b.span_end(start)
+    b.emit("session.future_checkpoint", {"checkpoint": {"id": "ckpt_1", "bytes": 123456}})
+    use = b.tool_use("bash", {"command": "ls"})
+    b.tool_result(use, "README.md\nsrc\n")
+    b.emit("agent.tool_use_progress", {"tool_use_id": use, "fraction": 0.5, "note": None})
+    b.idle()
+    b.terminated()
+    # unknown fields on known types, in places that are easy to drop by accident
+    for emission in b.emissions:
+        if emission.event["type"] == "session.status_idle":
+            emission.event["resume_hint"] = {"after_seconds": 30}
+        elif emission.event["type"] == "span.model_request_end":
+            emission.event["model_usage"]["server_tool_use_v2"] = {"code_execution": 1}
+    return b.build()
+
+
+def large_results(ctx: Context) -> Script:
+    b = builder(ctx, "large_results", "Dump the production logs")
+    r = b.r
+    size = int(ctx.options.get("mb", 3) * 1_000_000)
+    b.user_message("Fetch yesterday's logs and find the first 500.")
+    b.running()
+    start = b.span_start()
+    use = b.tool_use("bash", {"command": "cat /var/log/widgets/app.log"})
+    b.span_end(start)
+    b.tool_result(use, text.big_blob(r, size))
+    start = b.span_start()
+    use = b.tool_use("read", {"file_path": "/var/log/widgets/access.log"})
+    b.span_end(start, scale=20)
+    b.tool_result(use, text.big_blob(r, size + size // 2))
+    start = b.span_start()
+    b.agent_message("The first 500 is at line 00041237.")
+    b.span_end(start, scale=30)
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def unicode(ctx: Context) -> Script:
+    t = text.UNICODE_TORTURE
+    b = builder(ctx, "unicode", "Unicode ✓ — ñ 😀 שלום \u0000 end")
+    b.user_message(t)
+    b.running()
+    start = b.span_start()
+    use = b.tool_use("write", {"file_path": "/workspace/widgets/naïve 📄.md", "content": t, "🔑": "välue\u0000"})
+    b.span_end(start)
+    b.tool_result(use, t)
+    start = b.span_start()
+    b.agent_message(t + "\n" + t[::-1])
+    b.span_end(start)
+    b.file("naïve 📄.md", "text/markdown; charset=utf-8", t.encode("utf-8", "surrogatepass"))
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def outcome(ctx: Context) -> Script:
+    b = builder(ctx, "outcome", "Meet the coverage goal")
+    b.user_message("Raise test coverage of src/cache.py to 90%.")
+    outcome_id = ids.make_id("outc", ctx.seed, ctx.key)
+    b.emit("user.define_outcome", {"outcome_id": outcome_id, "description": "src/cache.py coverage >= 90%",
+                                   "rubric": {"type": "text", "content": "Coverage report shows >= 90%."},
+                                   "max_iterations": 3})
+    b.running()
+    for iteration in (1, 2):
+        b.turn(tools=2)
+        started = b.emit("span.outcome_evaluation_start", {"outcome_id": outcome_id, "iteration": iteration})
+        b.emit("span.outcome_evaluation_ongoing", {"outcome_id": outcome_id, "iteration": iteration})
+        b.emit("span.outcome_evaluation_end", {
+            "outcome_evaluation_start_id": started, "outcome_id": outcome_id, "iteration": iteration,
+            "result": "not_satisfied" if iteration == 1 else "satisfied",
+            "explanation": "Coverage is 84%." if iteration == 1 else "Coverage is 93%.",
+            "usage": {"input_tokens": 1200, "output_tokens": 80, "cache_read_input_tokens": 0,
+                      "cache_creation_input_tokens": 0, "speed": "standard"}})
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def live(ctx: Context) -> Script:
+    """A multi-agent session meant to be played live: a queued user message, a child thread, tool calls."""
+    helper = agent(ctx.seed, "helper", "claude-haiku-4-5")
+    b = builder(ctx, "live", "Live: watch me work", agent(ctx.seed, "widgets-maintainer"), children=[helper])
+    target = ctx.events or 60
+    b.user_message("Keep the build green while I'm away.")
+    b.running()
+    b.turn(tools=1)
+    child = b.spawn(helper)
+    b.thread_message(b.primary, child, "Watch the flaky test and tell me when it fails.")
+    b.turn(child, tools=1)
+    b.user_message("Also update the changelog.", queued_steps=3)
+    n = 0
+    while len(b.emissions) < target - 12:
+        b.turn(child if n % 3 == 2 else None, tools=1)
+        if n % 4 == 3:
+            b.usage_event()
+        n += 1
+    b.thread_message(child, b.primary, "The flaky test passed 20 times in a row.")
+    b.thread_status(child, "idle")
+    b.turn(tools=1)
+    b.idle()
+    b.usage_event()
+    b.terminated()
+    return b.build()
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("tool_use", "built-in tools (bash, read, grep, web_search, ...) with results, some is_error; model "
+             "request spans; system message; writes 3 files; two user turns", tool_use),
+    Scenario("mcp", "MCP tool use and results (one is_error) and a retried mcp_connection_failed session.error",
+             mcp),
+    Scenario("custom_tool", "custom tools: agent.custom_tool_use, session.status_idle requires_action, "
+             "user.custom_tool_result (one is_error)", custom_tool),
+    Scenario("confirmation", "tools needing permission: requires_action, user.tool_confirmation allow and deny",
+             confirmation),
+    Scenario("multi_agent", "a coordinator with child threads (and a grandchild), cross-thread messages; child "
+             "histories only in their thread streams", multi_agent),
+    Scenario("errors", "session.error (overloaded, rate limited, clone failure, exhausted), "
+             "session.status_rescheduled, failed model requests, retries_exhausted", errors),
+    Scenario("budget", "budget pauses: session.usage events with list_cost, idle budget_reached, session.updated "
+             "raising the budget", budget),
+    Scenario("interrupts", "two distinct user.interrupt events, both with an empty id", interrupts),
+    Scenario("compaction", "a long conversation with agent.thread_context_compacted", compaction),
+    Scenario("unknown_types", "event types no SDK knows (agent.future_widget, ...) and unknown fields on known "
+             "types", unknown_types),
+    Scenario("large_results", "tool results of several MB (3 MB and 4.5 MB)", large_results),
+    Scenario("unicode", "astral emoji, ZWJ, RTL and bidi controls, combining marks, U+2028, C0/C1 controls, "
+             "\\u0000 and a lone surrogate \\ud800", unicode),
+    Scenario("outcome", "user.define_outcome and span.outcome_evaluation_* spans", outcome),
+    Scenario("long", "a finished session of N events (--events, default 10000) generated lazily from seed and "
+             "index: memory stays flat even for millions", None),
+    Scenario("live", "a multi-agent session played in real time, one step every --interval seconds, with a "
+             "queued user message (processed_at null), ending in session.status_terminated", live,
+             live_by_default=True),
+)}
