@@ -8,6 +8,7 @@ Only this module imports click. Every command reads the database URL from ``--db
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -120,6 +121,189 @@ def db_check(db_url: str) -> None:
 
     migrate.check(db_url)
     click.echo("schema is up to date and matches the models")
+
+
+# --------------------------------------------------------------------------------------- recorder
+
+
+def _time_option(value: str | None) -> Any:
+    if value is None:
+        return None
+    from recorder.events import parse_time
+
+    parsed = parse_time(value)
+    if parsed is None:
+        raise click.BadParameter(f"{value!r} is not a time; use RFC 3339, e.g. 2026-11-01T00:00:00Z")
+    return parsed
+
+
+@cli.command()
+@db_option
+@click.argument("session_ids", nargs=-1, metavar="[SESSION_ID]...")
+@click.option("--all", "all_sessions", is_flag=True, help="Record every session `sessions.list` returns.")
+@click.option("--follow", is_flag=True,
+              help="Keep recording until each session terminates (with --all: keep discovering new sessions).")
+@click.option("--mode", type=click.Choice(["auto", "stream", "poll"]), default="auto", show_default=True,
+              help="stream: SSE stream consolidated with history; poll: page through history; auto: stream live "
+              "sessions (with --follow), poll finished ones.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop after this many seconds of wall-clock time (exit 3; run again to resume).")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              metavar="SECONDS", help="Wall-clock limit for one API request (then it is retried).")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["rescheduling", "running", "idle", "terminated"]),
+              help="With --all: only sessions in this status (repeatable).")
+@click.option("--created-after", metavar="TIME", help="With --all: only sessions created at or after TIME.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Sessions recorded at once.")
+@click.option("--page-size", type=click.IntRange(1, 1000), default=1000, show_default=True,
+              help="Events per history page.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+              metavar="SECONDS", help="With --follow --mode poll: time between polls.")
+@click.option("--lease-seconds", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="How long a session's lease lasts unless renewed (another recorder takes over after).")
+@click.option("--no-files", is_flag=True, help="Do not archive the sessions' output files.")
+@click.option("--refresh", is_flag=True, help="Check sessions already complete in the log again.")
+@click.option("--json/--no-json", "as_json", default=None,
+              help="One JSON object per session on stdout (default when stdout is not a terminal).")
+@click.option("-v", "--verbose", is_flag=True, help="Report retries and reconnects even when not on a terminal.")
+def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, mode: str,
+           deadline: float | None, request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
+           concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, no_files: bool,
+           refresh: bool, as_json: bool | None, verbose: bool) -> None:
+    """Record sessions from the Managed Agents API into the event log: every event exactly once, as delivered.
+
+    \b
+    Examples:
+      recorder record sesn_011CZx...                 # what exists now, then exit
+      recorder record --all --follow                 # everything, and keep going
+      recorder record --all --status terminated --deadline 600
+    Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, a crash) loses
+    nothing: what was recorded is committed, and running the same command again resumes.
+    """
+    started = time.monotonic()  # the deadline covers the whole command, slow imports included
+    import json
+
+    from recorder import progress
+    from recorder.errors import DeadlineReached
+    from recorder.record import RecordOptions, run_recording
+    from recorder.store import EventStore
+
+    if bool(session_ids) == all_sessions:
+        raise click.UsageError("give SESSION_IDs or --all (not both)")
+    if (statuses or created_after) and not all_sessions:
+        raise click.UsageError("--status and --created-after go with --all")
+    options = RecordOptions(
+        mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
+        concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
+        statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
+    )
+    on_terminal = sys.stderr.isatty()
+    observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
+    as_json = (not sys.stdout.isatty()) if as_json is None else as_json
+    with EventStore(db_url) as store:
+        try:
+            report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
+        except DeadlineReached as err:
+            _clear(observer)
+            raise DeadlineReached(
+                f"{err}; {observer.events:,} new events are committed — run the same command again to resume"
+            ) from None
+        except KeyboardInterrupt:
+            _clear(observer)
+            raise CliError(
+                f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
+                130,
+            ) from None
+    _clear(observer)
+    for outcome in report.sessions:
+        if as_json:
+            click.echo(json.dumps(outcome.as_dict()))
+        else:
+            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.status or "")
+            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
+    if as_json:
+        click.echo(json.dumps({"type": "run", "run_id": report.run_id, "outcome": report.outcome,
+                               "sessions": len(report.sessions), "events_added": report.events_added}))
+    else:
+        click.echo(f"recorded {len(report.sessions)} sessions, {report.events_added:,} new events "
+                   f"in {observer.elapsed:,.1f} s")
+    if report.failed:
+        first = report.failed[0]
+        more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
+        raise CliError(f"{first.session_id}: {first.error}{more}", 1)
+
+
+def _clear(observer: Any) -> None:
+    if hasattr(observer, "clear"):
+        observer.clear()
+
+
+@cli.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def sessions(db_url: str, fmt: str) -> None:
+    """Recorded sessions: status, event and thread counts, time of the last event and of the last recording."""
+    import json
+
+    from recorder.events import format_time
+    from recorder.store import EventStore
+
+    with EventStore(db_url) as store:
+        rows = store.sessions()
+        complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
+    if fmt == "json":
+        click.echo(json.dumps([
+            {
+                "session_id": r.session_id, "status": r.status, "title": r.title, "agent": r.agent_name,
+                "model": r.model, "created_at": format_time(r.created_at), "events": r.events,
+                "threads": r.threads, "first_event_at": format_time(r.first_event_at),
+                "last_event_at": format_time(r.last_event_at), "last_recorded_at": format_time(r.last_recorded_at),
+                "complete": r.session_id in complete,
+            }
+            for r in rows
+        ], indent=2))
+        return
+    if not rows:
+        click.echo("no sessions recorded yet; try `recorder record --all` (or `recorder demo`)")
+        return
+    header = ("SESSION", "STATUS", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE")
+    table = [header] + [
+        (r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), f"{r.events:,}",
+         str(r.threads), _short_time(r.last_event_at), _short_time(r.last_recorded_at),
+         " / ".join(x for x in (r.agent_name, r.model) if x), (r.title or "")[:40])
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if any(r.session_id not in complete for r in rows):
+        click.echo("* still recording or not recorded to its end yet", err=True)
+
+
+def _short_time(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+@cli.command()
+@db_option
+@click.argument("session_id")
+@click.option("--thread", "thread_id", metavar="TID", help="A thread's own stream instead of the session's.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only events of this type (repeatable).")
+def events(db_url: str, session_id: str, thread_id: str | None, types: tuple[str, ...]) -> None:
+    """Print a recorded stream as NDJSON: one line per event, exactly the JSON object the API delivered, in the
+    API's order for that stream."""
+    from recorder.errors import NotFound
+    from recorder.store import EventStore
+
+    with EventStore(db_url) as store:
+        store.require_session(session_id)
+        if thread_id is not None and store.stream_info(session_id, thread_id) is None:
+            raise NotFound(f"session {session_id} has no recorded thread {thread_id}")
+        out = sys.stdout
+        for event in store.stream_events(session_id, thread_id, types=types or None):
+            out.write(event.payload)
+            out.write("\n")
 
 
 # --------------------------------------------------------------------------------------- emulator

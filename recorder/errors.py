@@ -61,7 +61,9 @@ class IntegrityViolation(RecorderError):
 
 
 class ApiError(RecorderError):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AuthError(ApiError):

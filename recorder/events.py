@@ -1,13 +1,14 @@
-"""Events as the log keeps them: the API's JSON object, serialized once, plus the few fields we index.
+"""Events as the log keeps them: the API's JSON text as delivered, plus the few fields we index.
 
-The payload text is the object exactly as the API delivered it (every key, in the API's order, unknown types
-and fields included), serialized compactly. Non-ASCII text is kept as UTF-8; only a payload holding a lone
-surrogate (valid JSON, not encodable as UTF-8) is written with ``\\uXXXX`` escapes instead. Control characters,
-``\\u0000`` included, are always escaped by JSON, so the text is safe for both SQLite and PostgreSQL ``TEXT``.
+The payload is the event's JSON text exactly as the API sent it (every key in the API's order, unknown types and
+fields included), when it is one line; otherwise (or when only the object is at hand) the object serialized
+compactly. Either way it is valid JSON text: JSON escapes control characters, ``\\u0000`` included, and a lone
+surrogate arrives as a ``\\uXXXX`` escape, so the text is safe for both SQLite and PostgreSQL ``TEXT``. Only
+:func:`dump_json` output may need care: non-ASCII is kept as UTF-8 unless a lone surrogate forces ASCII escapes.
 
 An event's key inside its stream is its id. The API sends ``user.interrupt`` events with an empty id; those get
-a deterministic surrogate key from their payload, so two distinct ones are both kept and the same one delivered
-twice is kept once.
+a deterministic surrogate key from their content (its canonical serialization, whatever the formatting of the
+copy at hand), so two distinct ones are both kept and the same one delivered twice is kept once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,21 @@ def dump_json(obj: Any) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+def display_text(value: Any) -> str | None:
+    """Text fit for a plain database column (titles, names): NUL and lone surrogates, which PostgreSQL or UTF-8
+    cannot hold, become U+FFFD. Only for columns derived for display; payloads keep every character."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
     return text
 
 
@@ -76,16 +92,20 @@ class RawEvent:
         return json.loads(self.payload)
 
 
-def raw_event(obj: dict[str, Any], session_id: str, thread_id: str | None = None) -> RawEvent:
-    """Wrap one event object as delivered by the API (a list page item or an SSE ``data:``)."""
+def raw_event(obj: dict[str, Any], session_id: str, thread_id: str | None = None, text: str | None = None) -> RawEvent:
+    """Wrap one event object as delivered by the API (a list page item or an SSE ``data:``).
+
+    ``text``, the object's JSON exactly as it arrived, is kept as the payload when it is one line (NDJSON-safe);
+    otherwise, or without it, the object is serialized compactly."""
     if not isinstance(obj, dict):
         raise ValueError(f"an event must be a JSON object, got {type(obj).__name__}")
-    payload = dump_json(obj)
+    payload = text if text is not None and "\n" not in text and "\r" not in text else dump_json(obj)
     event_id = obj.get("id")
-    event_id = event_id if isinstance(event_id, str) else ("" if event_id is None else str(event_id))
+    event_id = display_text(event_id) or "" if event_id is not None else ""
     event_type = obj.get("type")
-    event_type = event_type if isinstance(event_type, str) else ""
-    key = event_id or SURROGATE_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    event_type = display_text(event_type) or "" if isinstance(event_type, str) else ""
+    # From the canonical form, not the text: the same event may arrive formatted differently (page, stream).
+    key = event_id or SURROGATE_PREFIX + hashlib.sha256(dump_json(obj).encode("utf-8")).hexdigest()
     return RawEvent(
         session_id=session_id,
         thread_id=thread_id,

@@ -154,6 +154,7 @@ def upgrade() -> None:
         sa.Column("stream_id", sa.Integer(), nullable=False),
         sa.Column("last_processed_at", sa.DateTime(), nullable=True),
         sa.Column("last_event_id", sa.String(length=255), nullable=True),
+        sa.Column("cursor", sa.Text(), nullable=True),
         sa.Column("complete", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["stream_id"], ["streams.stream_id"], name=op.f("fk_checkpoints_stream_id_streams")),

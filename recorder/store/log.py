@@ -13,18 +13,20 @@ Append protocol (one database transaction per batch, all or nothing):
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, DateTime, Engine, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recorder.errors import NotFound, StoreError
-from recorder.events import RawEvent, dump_json, parse_time
+from recorder.events import RawEvent, display_text, dump_json, parse_time
 from recorder.store import chain, migrate
 from recorder.store import schema as t
 from recorder.store.sql import WRITE, make_engine, translated
@@ -48,7 +50,14 @@ class Checkpoint:
     thread_id: str | None
     last_processed_at: datetime | None = None
     last_event_id: str | None = None
+    cursor: str | None = None
     complete: bool = False
+
+
+class Fence(Protocol):
+    """Something checked inside an append's transaction, under the log's write lock (see recorder.store.leases)."""
+
+    def check(self, conn: Connection) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +132,22 @@ _EVENT_COLUMNS = [
 ]
 
 
-_DATETIME_COLUMNS = frozenset(c.name for c in t.events.columns if isinstance(c.type, DateTime))
+EVENT_COLUMNS = [column.name for column in t.events.columns]
+assert EVENT_COLUMNS[8:10] == ["processed_at", "recorded_at"], "append builds rows in this column order"
+_PROCESSED_AT_INDEX = 8
+_INSERT_EVENTS = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+_COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+
+
+@functools.cache
+def _sqlite_key_lookup(count: int) -> str:
+    return f"SELECT event_key, stream_id FROM events WHERE event_key IN ({', '.join('?' * count)})"
+
+
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """A naive UTC datetime as SQLAlchemy's SQLite DATETIME stores it ("YYYY-MM-DD HH:MM:SS.ffffff"), for rows
+    inserted through the driver; a test holds it to SQLAlchemy's own conversion."""
+    return None if value is None else value.isoformat(" ", "microseconds")
 
 
 def _stored(row: Row[Any]) -> StoredEvent:
@@ -138,8 +162,9 @@ class EventStore:
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name
         # SQLAlchemy's own conversion of a datetime to SQLite's stored text, for rows inserted through the driver.
-        datetime_type = t.events.c.recorded_at.type.dialect_impl(self.engine.dialect)
-        self._sqlite_datetime = datetime_type.bind_processor(self.engine.dialect) or (lambda v: v)
+        # SQLite: writers of this process queue on a lock, handed over at once; SQLite's own busy handler (for
+        # other processes) waits by sleeping with backoff, far too slow for threads of one recorder.
+        self._local_write_lock = threading.Lock() if self.dialect == "sqlite" else None
         if check_schema:
             with self._read() as conn:
                 migrate.require_head(conn, url)
@@ -164,6 +189,10 @@ class EventStore:
         def __enter__(self) -> Connection:
             self._translated = translated(self.store.url)
             self._translated.__enter__()
+            self._locked = False
+            if self.write and self.store._local_write_lock is not None:
+                self.store._local_write_lock.acquire()
+                self._locked = True
             try:
                 conn = self.store.engine.connect()
                 if self.write:
@@ -171,9 +200,15 @@ class EventStore:
                 self._conn = conn
                 self._tx = conn.begin()
             except BaseException as err:
+                self._release()
                 self._translated.__exit__(type(err), err, err.__traceback__)
                 raise
             return conn
+
+        def _release(self) -> None:
+            if self._locked:
+                self._locked = False
+                self.store._local_write_lock.release()  # type: ignore[union-attr]
 
         def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
             try:
@@ -184,6 +219,7 @@ class EventStore:
                         self._tx.rollback()
                 finally:
                     self._conn.close()
+                    self._release()
             except BaseException as err:
                 if exc_type is None:
                     exc_type, exc, tb = type(err), err, err.__traceback__
@@ -245,35 +281,35 @@ class EventStore:
         return StreamInfo(int(row.stream_id), session_id, thread_id, int(row.last_seq), row.head_hash)
 
     def _known_keys(self, conn: Connection, stream_id: int, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` the stream already holds. Asks by key alone (see the events table's unique key)."""
+        """Which of ``keys`` the stream already holds. Asks by key alone (see the events table's unique key), with
+        SQL composed once per chunk size rather than compiled per call: this runs for every batch."""
         found: set[str] = set()
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), KEY_LOOKUP_CHUNK):
             chunk = unique[start : start + KEY_LOOKUP_CHUNK]
-            rows = conn.execute(
-                select(t.events.c.event_key, t.events.c.stream_id).where(t.events.c.event_key.in_(chunk))
-            )
+            if self.dialect == "postgresql":
+                rows = conn.exec_driver_sql(
+                    "SELECT event_key, stream_id FROM events WHERE event_key = ANY(%(keys)s)", {"keys": chunk}
+                )
+            else:
+                rows = conn.exec_driver_sql(_sqlite_key_lookup(len(chunk)), tuple(chunk))
             found.update(key for key, stream in rows if stream == stream_id)
         return found
 
-    def _insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Insert event rows in the current transaction, the fastest way each driver offers: COPY on PostgreSQL
-        (psycopg's executemany sends one INSERT per row), a plain driver executemany on SQLite."""
-        columns = [column.name for column in t.events.columns]
+    def _insert_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert event rows (tuples in ``EVENT_COLUMNS`` order) in the current transaction, the fastest way each
+        driver offers: COPY on PostgreSQL (psycopg's executemany sends one INSERT per row), a plain driver
+        executemany on SQLite with its datetimes written as SQLAlchemy stores them (see ``sqlite_datetime``)."""
         if self.dialect == "postgresql":
             driver = conn.connection.driver_connection
-            with driver.cursor() as cursor, cursor.copy(f"COPY events ({', '.join(columns)}) FROM STDIN") as copy:
+            with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
                 for row in rows:
-                    copy.write_row([row[name] for name in columns])
+                    copy.write_row(row)
             return
-        to_text = self._sqlite_datetime
-        placeholders = ", ".join("?" * len(columns))
+        at = _PROCESSED_AT_INDEX
         conn.exec_driver_sql(
-            f"INSERT INTO events ({', '.join(columns)}) VALUES ({placeholders})",
-            [
-                tuple(to_text(row[name]) if name in _DATETIME_COLUMNS else row[name] for name in columns)
-                for row in rows
-            ],
+            _INSERT_EVENTS,
+            [(*row[:at], sqlite_datetime(row[at]), sqlite_datetime(row[at + 1]), *row[at + 2 :]) for row in rows],
         )
 
     # --------------------------------------------------------------------------------------- append
@@ -284,12 +320,15 @@ class EventStore:
         *,
         run_id: int | None = None,
         checkpoints: Iterable[Checkpoint] = (),
+        fence: Fence | None = None,
         before_commit: Callable[[Connection], None] | None = None,
     ) -> AppendResult:
         """Append a batch atomically. Events already in their stream are skipped (idempotent).
 
-        ``checkpoints`` are written in the same transaction. ``before_commit`` runs inside the transaction just
-        before it commits (tests use it to hold a transaction open).
+        ``checkpoints`` are written in the same transaction. With a ``fence`` (a session lease), the batch is
+        refused with LeaseLost unless that lease is still the session's current one, checked under the log's
+        write lock: a recorder that lost its lease can never write. ``before_commit`` runs inside the
+        transaction just before it commits (tests use it to hold a transaction open).
         """
         events = list(batch)
         checkpoints = list(checkpoints)
@@ -298,6 +337,8 @@ class EventStore:
         now = utcnow()
         with self._write() as conn:
             position = self._lock_log(conn)
+            if fence is not None:
+                fence.check(conn)
             first_position = position + 1
             streams: dict[tuple[str, str | None], StreamInfo] = {}
             fresh: dict[tuple[str, str | None], set[str]] = {}
@@ -308,7 +349,7 @@ class EventStore:
                 known = self._known_keys(conn, info.stream_id, keys)
                 fresh[key] = set(keys) - known
 
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[Any, ...]] = []
             heads = {key: (info.last_seq, info.head_hash) for key, info in streams.items()}
             for event in events:
                 key = (event.session_id, event.thread_id)
@@ -321,24 +362,10 @@ class EventStore:
                 digest = chain.payload_hash(event.payload)
                 head = chain.chain_hash(previous, seq, digest)
                 heads[key] = (seq, head)
-                rows.append(
-                    {
-                        "position": position,
-                        "stream_id": streams[key].stream_id,
-                        "seq": seq,
-                        "session_id": event.session_id,
-                        "thread_id": event.thread_id,
-                        "event_id": event.event_id,
-                        "event_key": event.event_key,
-                        "type": event.type,
-                        "processed_at": event.processed_at,
-                        "recorded_at": now,
-                        "payload": event.payload,
-                        "payload_hash": digest,
-                        "chain_hash": head,
-                        "run_id": run_id,
-                    }
-                )
+                rows.append((  # EVENT_COLUMNS order
+                    position, streams[key].stream_id, seq, event.session_id, event.thread_id, event.event_id,
+                    event.event_key, event.type, event.processed_at, now, event.payload, digest, head, run_id,
+                ))
             if rows:
                 self._insert_events(conn, rows)
                 for key, info in streams.items():
@@ -384,6 +411,7 @@ class EventStore:
         values = {
             "last_processed_at": checkpoint.last_processed_at,
             "last_event_id": checkpoint.last_event_id,
+            "cursor": checkpoint.cursor,
             "complete": checkpoint.complete,
             "updated_at": now,
         }
@@ -402,14 +430,19 @@ class EventStore:
         with self._read() as conn:
             row = conn.execute(
                 select(
-                    t.checkpoints.c.last_processed_at, t.checkpoints.c.last_event_id, t.checkpoints.c.complete
+                    t.checkpoints.c.last_processed_at,
+                    t.checkpoints.c.last_event_id,
+                    t.checkpoints.c.cursor,
+                    t.checkpoints.c.complete,
                 )
                 .join(t.streams, t.streams.c.stream_id == t.checkpoints.c.stream_id)
                 .where(t.streams.c.stream_key == stream_key(session_id, thread_id))
             ).first()
         if row is None:
             return None
-        return Checkpoint(session_id, thread_id, row.last_processed_at, row.last_event_id, bool(row.complete))
+        return Checkpoint(
+            session_id, thread_id, row.last_processed_at, row.last_event_id, row.cursor, bool(row.complete)
+        )
 
     # ---------------------------------------------------------------------------------------- reads
 
@@ -523,11 +556,12 @@ class EventStore:
             )
 
     def sessions(self) -> list[SessionSummary]:
-        """Every recorded session with its status, event and thread counts and times."""
+        """Every recorded session with its status, distinct event and thread counts and times."""
         counts = (
             select(
                 t.events.c.session_id.label("session_id"),
-                func.count().label("events"),
+                # distinct: the same event can sit in several streams of a session (a thread's and the session's)
+                func.count(t.events.c.event_key.distinct()).label("events"),
                 func.min(t.events.c.processed_at).label("first_event_at"),
                 func.max(t.events.c.processed_at).label("last_event_at"),
             )
@@ -615,7 +649,9 @@ class EventStore:
                 conn.execute(
                     update(t.threads)
                     .where(and_(t.threads.c.session_id == session_id, t.threads.c.thread_id == thread_id))
-                    .values(snapshot=payload, parent_thread_id=snapshot.get("parent_thread_id"), **summary)
+                    .values(
+                        snapshot=payload, parent_thread_id=display_text(snapshot.get("parent_thread_id")), **summary
+                    )
                 )
         return True
 
@@ -690,11 +726,11 @@ def _summary_columns(snapshot: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, dict):
         model = model.get("id")
     return {
-        "status": snapshot.get("status"),
-        "title": snapshot.get("title"),
-        "agent_id": agent.get("id"),
-        "agent_name": agent.get("name"),
-        "model": model if isinstance(model, str) else None,
+        "status": display_text(snapshot.get("status")),
+        "title": display_text(snapshot.get("title")),
+        "agent_id": display_text(agent.get("id")),
+        "agent_name": display_text(agent.get("name")),
+        "model": display_text(model) if isinstance(model, str) else None,
         "created_at": parse_time(snapshot.get("created_at")),
         "updated_at": parse_time(snapshot.get("updated_at")),
     }

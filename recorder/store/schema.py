@@ -156,6 +156,8 @@ checkpoints = Table(
     Column("stream_id", Integer, ForeignKey("streams.stream_id"), primary_key=True),
     Column("last_processed_at", DateTime),
     Column("last_event_id", Id),
+    # The list cursor of the last page read, for streams whose list has no time filter (a thread's events).
+    Column("cursor", Text),
     Column("complete", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -1,0 +1,220 @@
+"""The Managed Agents API as the recorder uses it: raw JSON through the real ``anthropic`` SDK.
+
+Every call goes through the SDK (its auth, headers, base URL and transport) but asks for the raw response, so
+events are kept exactly as delivered: no typed parsing (which would also mis-read event types the SDK does not know
+yet). Each request runs inside a wall-clock scope (:mod:`recorder.ingest.deadline`) and is retried by
+:mod:`recorder.ingest.retry`; the SDK's own retries are off (``max_retries=0``) so that one policy, bounded by the
+run's deadline, decides.
+
+Streams: :meth:`Api.open_stream` connects (with retries) and yields the SSE events as ``dict``s, skipping
+heartbeats. Reading a stream is bounded only by the run deadline (and the client's per-chunk read timeout, which
+heartbeats keep from firing); a dropped connection shows up as the iteration ending or as a transport error, and
+the caller reconnects.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anthropic
+import httpx2
+
+from recorder.errors import ApiError
+from recorder.events import format_time
+from recorder.ingest.deadline import Deadline
+from recorder.ingest.pages import read_page
+from recorder.ingest.retry import RetryPolicy, with_retries
+
+MANAGED_AGENTS_BETA = "managed-agents-2026-04-01"
+STREAM_DROPS = (httpx2.HTTPError, anthropic.APIError, OSError, ValueError)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    data: list[dict[str, Any]]
+    next_page: str | None
+    texts: list[str] | None = None  # each item's JSON text as sent (see recorder.ingest.pages)
+
+
+class StreamError(ApiError):
+    """The server sent an SSE ``error`` event."""
+
+
+class Api:
+    """Raw-JSON access to sessions, events, threads and files, with deadlines and retries."""
+
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic,
+        deadline: Deadline,
+        *,
+        request_timeout: float = 60.0,
+        policy: RetryPolicy | None = None,
+        on_retry: Callable[[str, str, float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.request_timeout = request_timeout
+        self.policy = policy or RetryPolicy()
+        self.on_retry = on_retry
+
+    async def _body(self, what: str, request: Callable[[], Awaitable[Any]]) -> bytes:
+        """One request's whole body, within its wall-clock limit, retried."""
+
+        async def call() -> bytes:
+            async with self.deadline.scope(self.request_timeout, what):
+                response = await request()
+                return await response.read()
+
+        return await with_retries(call, what=what, deadline=self.deadline, policy=self.policy, on_retry=self.on_retry)
+
+    async def _json(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
+        body = await self._body(what, request)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise ApiError(f"{what}: the API answered with something that is not JSON") from None
+
+    async def _pages(
+        self, what: str, request: Callable[[dict[str, Any]], Awaitable[Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a cursor-paginated list; ``request(extra)`` asks for one page (``extra`` holds the
+        cursor)."""
+        page: str | None = None
+        while True:
+            extra = {"page": page} if page else {}
+            body = await self._json(what, functools.partial(request, extra))
+            for item in body.get("data") or []:
+                yield item
+            page = body.get("next_page")
+            if not page:
+                return
+
+    # ------------------------------------------------------------------------------------ sessions
+
+    async def retrieve_session(self, session_id: str) -> dict[str, Any]:
+        raw = self.client.beta.sessions.with_raw_response
+        return await self._json(f"retrieve session {session_id}", lambda: raw.retrieve(session_id))
+
+    async def list_sessions(
+        self, *, statuses: list[str] | None = None, created_after: datetime | None = None, limit: int = 100
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every session the API lists (oldest first), following cursors."""
+        params: dict[str, Any] = {"limit": limit, "order": "asc"}
+        if statuses:
+            params["statuses"] = statuses
+        if created_after is not None:
+            params["created_at_gte"] = format_time(created_after)
+        raw = self.client.beta.sessions.with_raw_response
+        async for session in self._pages("list sessions", lambda extra: raw.list(**params, **extra)):
+            yield session
+
+    # -------------------------------------------------------------------------------------- events
+
+    async def list_events(
+        self,
+        session_id: str,
+        thread_id: str | None,
+        *,
+        limit: int,
+        page: str | None = None,
+        created_at_gte: datetime | None = None,
+    ) -> Page:
+        """One page of a stream's history, oldest first. ``created_at_gte`` applies to the session stream only
+        (the API offers no time filter on a thread's events; threads resume from their cursor)."""
+        params: dict[str, Any] = {"limit": limit}
+        if page:
+            params["page"] = page
+        if thread_id is None:
+            what = f"list events of {session_id}"
+            raw = self.client.beta.sessions.events.with_raw_response
+            params["order"] = "asc"
+            if created_at_gte is not None:
+                params["created_at_gte"] = format_time(created_at_gte)
+            body = await self._body(what, lambda: raw.list(session_id, **params))
+        else:
+            what = f"list events of {session_id} thread {thread_id}"
+            thread_raw = self.client.beta.sessions.threads.events.with_raw_response
+            body = await self._body(what, lambda: thread_raw.list(thread_id, session_id=session_id, **params))
+        try:
+            page, texts = read_page(body)
+        except ValueError:
+            raise ApiError(f"{what}: the API answered with something that is not JSON") from None
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, list):
+            raise ApiError(f"{what}: the API answered without a `data` list")
+        return Page(data, page.get("next_page") or None, texts)
+
+    @asynccontextmanager
+    async def open_stream(
+        self, session_id: str, thread_id: str | None
+    ) -> AsyncIterator[AsyncIterator[tuple[dict[str, Any], str]]]:
+        """Connect to a stream (retrying) and yield an iterator over its events — (object, JSON text as sent)
+        pairs, heartbeats skipped."""
+        what = f"open the stream of {session_id}" + (f" thread {thread_id}" if thread_id else "")
+        if thread_id is None:
+            opener = self.client.beta.sessions.events.with_streaming_response.stream
+            make = lambda: opener(session_id)  # noqa: E731
+        else:
+            thread_opener = self.client.beta.sessions.threads.events.with_streaming_response.stream
+            make = lambda: thread_opener(thread_id, session_id=session_id)  # noqa: E731
+
+        async def connect() -> tuple[Any, Any]:
+            async with self.deadline.scope(self.request_timeout, what):
+                manager = make()
+                response = await manager.__aenter__()
+                return manager, response
+
+        manager, response = await with_retries(
+            connect, what=what, deadline=self.deadline, policy=self.policy, on_retry=self.on_retry
+        )
+        try:
+            yield _events(response.http_response)
+        finally:
+            await manager.__aexit__(None, None, None)
+
+    # ------------------------------------------------------------------------------------- threads
+
+    async def list_threads(self, session_id: str) -> list[dict[str, Any]]:
+        raw = self.client.beta.sessions.threads.with_raw_response
+        pages = self._pages(f"list threads of {session_id}", lambda extra: raw.list(session_id, limit=100, **extra))
+        return [thread async for thread in pages]
+
+    # --------------------------------------------------------------------------------------- files
+
+    async def list_files(self, session_id: str) -> list[dict[str, Any]]:
+        raw = self.client.beta.files.with_raw_response
+        pages = self._pages(
+            f"list files of {session_id}",
+            lambda extra: raw.list(scope_id=session_id, limit=100, betas=[MANAGED_AGENTS_BETA], **extra),
+        )
+        return [file async for file in pages]
+
+    async def download_file(self, file_id: str) -> bytes:
+        async def call() -> bytes:
+            async with self.deadline.scope(self.request_timeout, f"download file {file_id}"):
+                response = await self.client.beta.files.download(file_id, betas=[MANAGED_AGENTS_BETA])
+                return await response.read()
+
+        return await with_retries(
+            call, what=f"download file {file_id}", deadline=self.deadline, policy=self.policy, on_retry=self.on_retry
+        )
+
+
+async def _events(response: httpx2.Response) -> AsyncIterator[tuple[dict[str, Any], str]]:
+    """The JSON events of an SSE response with their text; heartbeats and data-less frames skipped; a partial
+    event (the connection cut mid-event) is never yielded."""
+    async for sse in anthropic.AsyncStream.raw_events(response):
+        if sse.event in (None, "ping") or not sse.data:
+            continue
+        if sse.event == "error":
+            raise StreamError(f"the stream reported an error: {sse.data[:200]}")
+        event = json.loads(sse.data)
+        if isinstance(event, dict):
+            yield event, sse.data

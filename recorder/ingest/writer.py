@@ -1,0 +1,79 @@
+"""The event log seen from the event loop.
+
+The store is synchronous (SQLAlchemy); the recorder is asyncio. Each store call runs in a worker thread. A write,
+once started, always finishes: if the awaiting task is cancelled (the run's deadline, Ctrl-C, a lost lease), it
+first waits for the commit or rollback and only then lets the cancellation go on. So when the recorder stops,
+every batch it handed to the store is either committed whole or not at all — never abandoned half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from recorder.events import RawEvent
+from recorder.store import AppendResult, Checkpoint, EventStore
+from recorder.store.files import FileArchive
+from recorder.store.leases import Holder, Lease, Leases
+
+T = TypeVar("T")
+
+
+async def finish_even_if_cancelled(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` in a thread; if cancelled meanwhile, wait for it to finish, then re-raise."""
+    task = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+
+
+class LogWriter:
+    """Async access to the store for one recording run."""
+
+    def __init__(self, store: EventStore, run_id: int | None, leases: Leases) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.leases = leases
+        self.files = FileArchive(store)
+        self.events_added = 0
+
+    async def append(
+        self, events: Sequence[RawEvent], checkpoint: Checkpoint | None, lease: Lease | None
+    ) -> AppendResult:
+        result = await finish_even_if_cancelled(
+            self.store.append,
+            events,
+            run_id=self.run_id,
+            checkpoints=[checkpoint] if checkpoint is not None else [],
+            fence=lease,
+        )
+        self.events_added += result.added
+        return result
+
+    async def checkpoint(self, session_id: str, thread_id: str | None) -> Checkpoint | None:
+        return await asyncio.to_thread(self.store.checkpoint, session_id, thread_id)
+
+    async def snapshot(self, session_id: str, obj: dict[str, Any], thread_id: str | None = None) -> bool:
+        return await finish_even_if_cancelled(
+            self.store.record_snapshot, session_id, obj, thread_id=thread_id, run_id=self.run_id
+        )
+
+    async def archived_file_ids(self, session_id: str) -> set[str]:
+        return await asyncio.to_thread(self.files.archived_ids, session_id)
+
+    async def archive_file(self, session_id: str, metadata: dict[str, Any], content: bytes) -> str:
+        return await finish_even_if_cancelled(self.files.archive, session_id, metadata, content, self.run_id)
+
+    async def acquire(self, session_id: str) -> Lease | Holder:
+        return await finish_even_if_cancelled(self.leases.acquire, session_id)
+
+    async def renew(self, lease: Lease) -> Lease:
+        return await finish_even_if_cancelled(self.leases.renew, lease)
+
+    async def release(self, lease: Lease) -> None:
+        await finish_even_if_cancelled(self.leases.release, lease)

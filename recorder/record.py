@@ -1,0 +1,560 @@
+"""Recording: sessions from the Managed Agents API into the event log, every event exactly once.
+
+One run records many sessions concurrently (asyncio, one task per session, bounded by ``concurrency``). For each
+session the recorder:
+
+1. takes the session's lease (waiting while another live recorder holds it) and renews it while it works; every
+   append is fenced by it (:mod:`recorder.store.leases`);
+2. keeps the session's snapshot (status, usage, stats, agent) — scrubbed, stored only when it changed;
+3. records the session stream and the stream of every thread (threads are discovered from ``threads.list`` and,
+   live, from ``session.thread_created`` events) — each its own stream in the log;
+4. by *poll* (:mod:`recorder.ingest.poll`: history from the checkpoint to the end) or *stream*
+   (:mod:`recorder.ingest.stream`: the SSE stream consolidated with history, across drops). ``auto`` streams live
+   sessions and polls finished ones. Without ``follow`` a run records what exists now and stops; with it, it goes
+   on until the session terminates;
+5. archives the session's output files with their sha256, and marks its streams complete once terminated.
+
+The whole run is bounded by a wall-clock deadline on the monotonic clock; reaching it raises DeadlineReached after
+every batch handed to the store has committed, so the same command resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anthropic
+
+from recorder import __version__
+from recorder.errors import ApiError, DeadlineReached, LeaseLost, RecorderError
+from recorder.ingest.api import Api
+from recorder.ingest.deadline import Deadline
+from recorder.ingest.poll import DEFAULT_PAGE_SIZE, catch_up
+from recorder.ingest.retry import RetryPolicy
+from recorder.ingest.scrub import scrub
+from recorder.ingest.sink import StreamSink
+from recorder.ingest.stream import follow
+from recorder.ingest.writer import LogWriter
+from recorder.store import EventStore
+from recorder.store.leases import Lease, Leases
+
+MODES = ("auto", "stream", "poll")
+STREAMS_AT_ONCE = 4  # per session, when catching up by poll
+TERMINAL_EVENT_TYPES = frozenset({"session.status_terminated", "session.deleted"})
+SNAPSHOT_EVENT_TYPES = frozenset(
+    {"session.status_running", "session.status_idle", "session.status_rescheduled", "session.status_terminated",
+     "session.updated", "session.error"}
+)
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    mode: str = "auto"
+    follow: bool = False
+    deadline: float | None = None
+    request_timeout: float = 60.0
+    page_size: int = DEFAULT_PAGE_SIZE
+    concurrency: int = 8
+    poll_interval: float = 2.0
+    discover_interval: float = 30.0
+    lease_seconds: float = 30.0
+    files: bool = True
+    statuses: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    refresh: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    started: float | None = None  # time.monotonic() when the deadline's clock started (default: the run's start)
+
+
+@dataclass
+class SessionOutcome:
+    session_id: str
+    status: str | None = None
+    mode: str | None = None
+    events_added: int = 0
+    threads: int = 0
+    files_added: int = 0
+    complete: bool = False
+    error: str | None = None
+    skipped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": "session",
+            "session_id": self.session_id,
+            "status": self.status,
+            "mode": self.mode,
+            "events_added": self.events_added,
+            "threads": self.threads,
+            "files_added": self.files_added,
+            "complete": self.complete,
+            "skipped": self.skipped,
+            "error": self.error,
+        }
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    sessions: list[SessionOutcome] = field(default_factory=list)
+    outcome: str = "ok"
+
+    @property
+    def events_added(self) -> int:
+        return sum(s.events_added for s in self.sessions)
+
+    @property
+    def failed(self) -> list[SessionOutcome]:
+        return [s for s in self.sessions if s.error]
+
+
+class Observer:
+    """What a recording run tells the person or program watching it. The default says nothing."""
+
+    def session_started(self, session_id: str, mode: str) -> None: ...
+    def session_finished(self, outcome: SessionOutcome) -> None: ...
+    def events_added(self, count: int) -> None: ...
+    def threads_found(self, count: int) -> None: ...
+    def notice(self, text: str) -> None: ...
+
+
+class SessionRecorder:
+    """Records one session: its lease, snapshot, streams, threads and files."""
+
+    def __init__(self, recorder: Recorder, session_id: str) -> None:
+        self.recorder = recorder
+        self.api = recorder.api
+        self.writer = recorder.writer
+        self.options = recorder.options
+        self.observer = recorder.observer
+        self.session_id = session_id
+        self.outcome = SessionOutcome(session_id)
+        self.lease: Lease | None = None
+        self.terminated = asyncio.Event()
+        self.sinks: dict[str | None, StreamSink] = {}
+        self.thread_tasks: dict[str, asyncio.Task[None]] = {}
+        self.snapshot_due = asyncio.Event()
+        self.threads_due = asyncio.Event()
+
+    # ------------------------------------------------------------------------------------ plumbing
+
+    def _sink(self, thread_id: str | None) -> StreamSink:
+        if thread_id not in self.sinks:
+            self.sinks[thread_id] = StreamSink(
+                self.session_id, thread_id, self.writer, self.lease, on_events=self._seen
+            )
+        return self.sinks[thread_id]
+
+    def _seen(self, thread_id: str | None, events: Sequence[dict[str, Any]]) -> None:
+        """Notice what matters to the session in events just recorded."""
+        total = sum(s.added for s in self.sinks.values())
+        if total != self.outcome.events_added:
+            self.observer.events_added(total - self.outcome.events_added)
+            self.outcome.events_added = total
+        for event in events:
+            kind = event.get("type")
+            if thread_id is None and kind in TERMINAL_EVENT_TYPES:
+                self.terminated.set()
+            if kind in SNAPSHOT_EVENT_TYPES:
+                self.snapshot_due.set()
+            if kind == "session.thread_created":
+                self.threads_due.set()
+
+    async def _take_lease(self) -> Lease | None:
+        """The session's lease. Another live recorder holding it: with ``follow``, wait to take over (it may
+        stop or die); without, skip the session — it is being recorded (None)."""
+        announced = False
+        while True:
+            got = await self.writer.acquire(self.session_id)
+            if isinstance(got, Lease):
+                return got
+            if not self.options.follow:
+                self.outcome.skipped = f"being recorded by {got.owner}"
+                return None
+            if not announced:
+                self.observer.notice(f"{self.session_id}: waiting for the lease held by {got.owner}")
+                announced = True
+            await self.api.deadline.sleep(min(2.0, self.options.lease_seconds / 4))
+
+    async def _keep_lease(self) -> None:
+        assert self.lease is not None
+        while True:
+            await asyncio.sleep(self.options.lease_seconds / 3)
+            self.lease = await self.writer.renew(self.lease)
+            for sink in self.sinks.values():
+                sink.lease = self.lease
+
+    async def _snapshot(self) -> dict[str, Any]:
+        session = await self.api.retrieve_session(self.session_id)
+        self.outcome.status = session.get("status")
+        await self.writer.snapshot(self.session_id, scrub(session))
+        return session
+
+    async def _threads(self) -> list[str]:
+        """List the session's threads, keep their snapshots; returns their ids."""
+        threads = await self.api.list_threads(self.session_id)
+        ids: list[str] = []
+        for thread in threads:
+            thread_id = thread.get("id")
+            if isinstance(thread_id, str) and thread_id:
+                ids.append(thread_id)
+                await self.writer.snapshot(self.session_id, scrub(thread), thread_id=thread_id)
+        if len(ids) != self.outcome.threads:
+            self.observer.threads_found(len(ids) - self.outcome.threads)
+            self.outcome.threads = len(ids)
+        return ids
+
+    async def _files(self) -> None:
+        if not self.options.files:
+            return
+        files = await self.api.list_files(self.session_id)
+        have = await self.writer.archived_file_ids(self.session_id)
+        for metadata in files:
+            file_id = metadata.get("id")
+            if not isinstance(file_id, str) or file_id in have or metadata.get("downloadable") is False:
+                continue
+            content = await self.api.download_file(file_id)
+            await self.writer.archive_file(self.session_id, scrub(metadata), content)
+            self.outcome.files_added += 1
+
+    # ----------------------------------------------------------------------------------------- run
+
+    async def run(self) -> SessionOutcome:
+        try:
+            await self._run()
+        except (ApiError, LeaseLost) as err:
+            self.outcome.error = str(err)
+        finally:
+            self.outcome.events_added = sum(s.added for s in self.sinks.values())
+        return self.outcome
+
+    async def _run(self) -> None:
+        self.lease = await self._take_lease()
+        if self.lease is None:
+            return
+        keeper = asyncio.ensure_future(self._keep_lease())
+        try:
+            session_stream = self._sink(None)
+            await session_stream.load()
+            if session_stream.complete and not self.options.refresh:
+                self.outcome.skipped = "already complete in the log"
+                self.outcome.complete = True
+                return
+            session = await self._snapshot()
+            live = session.get("status") != "terminated"
+            mode = self.options.mode
+            if mode == "auto":
+                mode = "stream" if live and self.options.follow else "poll"
+            self.outcome.mode = mode
+            self.observer.session_started(self.session_id, mode)
+            if not live:
+                self.terminated.set()
+            work = asyncio.ensure_future(self._record(mode))
+            try:
+                done, _ = await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+                if keeper in done:  # the lease was lost: stop writing at once
+                    keeper.result()
+                await work
+            finally:
+                await _cancel(work)
+        finally:
+            await _cancel(keeper)
+            if self.lease is not None:
+                with contextlib.suppress(RecorderError):
+                    await self.writer.release(self.lease)
+
+    async def _record(self, mode: str) -> None:
+        follow_live = self.options.follow and not self.terminated.is_set()
+        if mode == "stream" and follow_live:
+            await self._stream_all()  # each stream ends with a last catch-up after the session terminated
+        elif follow_live:
+            await self._poll_until_terminated()
+        else:
+            await self._poll_once()
+        if follow_live or not self.terminated.is_set():
+            await self._snapshot()  # the status changed while we recorded (or may have)
+        await self._files()
+        if self.terminated.is_set():
+            await self._mark_complete()
+
+    async def _poll_once(self) -> None:
+        """Catch every stream of the session up, the streams concurrently (each one in order): one stream's
+        pages are fetched while another's are committed."""
+        limiter = asyncio.Semaphore(STREAMS_AT_ONCE)
+
+        async def one(thread_id: str | None) -> None:
+            async with limiter:
+                await catch_up(self.api, self._sink(thread_id), self.options.page_size)
+
+        tasks = [asyncio.ensure_future(one(None))]
+        try:
+            for thread_id in await self._threads():
+                tasks.append(asyncio.ensure_future(one(thread_id)))
+        finally:
+            await _all_or_nothing(tasks)
+
+    async def _poll_until_terminated(self) -> None:
+        while True:
+            await self._poll_once()
+            if self.snapshot_due.is_set():
+                self.snapshot_due.clear()
+                await self._snapshot()
+            if self.terminated.is_set():
+                return
+            await self.api.deadline.sleep(self.options.poll_interval)
+
+    async def _stream_all(self) -> None:
+        def on_drop(text: str) -> None:
+            self.observer.notice(text)
+
+        def start_thread(thread_id: str) -> None:
+            if thread_id not in self.thread_tasks:
+                self.thread_tasks[thread_id] = asyncio.ensure_future(
+                    follow(self.api, self._sink(thread_id), self.terminated, page_size=self.options.page_size,
+                           on_drop=on_drop)
+                )
+
+        session_task = asyncio.ensure_future(
+            follow(self.api, self._sink(None), self.terminated, page_size=self.options.page_size, on_drop=on_drop)
+        )
+        try:
+            for thread_id in await self._threads():
+                start_thread(thread_id)
+            while not session_task.done():
+                waiters = {
+                    asyncio.ensure_future(self.threads_due.wait()),
+                    asyncio.ensure_future(self.snapshot_due.wait()),
+                }
+                _done, _ = await asyncio.wait({session_task, *waiters, *self.thread_tasks.values()},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+                for task in list(self.thread_tasks.values()):
+                    if task.done():
+                        task.result()  # a thread's failure is the session's failure
+                if self.threads_due.is_set():
+                    self.threads_due.clear()
+                    for thread_id in await self._threads():
+                        start_thread(thread_id)
+                if self.snapshot_due.is_set():
+                    self.snapshot_due.clear()
+                    await self._snapshot()
+            session_task.result()
+            for thread_id in await self._threads():  # threads created at the very end
+                start_thread(thread_id)
+            await asyncio.gather(*self.thread_tasks.values())
+        finally:
+            for task in [session_task, *self.thread_tasks.values()]:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(session_task, *self.thread_tasks.values(), return_exceptions=True)
+
+    async def _mark_complete(self) -> None:
+        """The session terminated and every stream was read to its end: later runs need fetch nothing more."""
+        for thread_id, sink in self.sinks.items():
+            if thread_id is not None:
+                await sink.mark_complete()
+        await self._sink(None).mark_complete()
+        self.outcome.complete = True
+
+
+class Recorder:
+    """A recording run over a store and an API client."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        client: anthropic.AsyncAnthropic,
+        options: RecordOptions | None = None,
+        *,
+        observer: Observer | None = None,
+        command: str | None = None,
+    ) -> None:
+        self.store = store
+        self.options = options or RecordOptions()
+        if self.options.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        self.observer = observer or Observer()
+        self.deadline = Deadline(self.options.deadline, started=self.options.started)
+        self.api = Api(
+            client,
+            self.deadline,
+            request_timeout=self.options.request_timeout,
+            policy=self.options.retry,
+            on_retry=lambda what, why, wait: self.observer.notice(f"{what}: {why}; retrying in {wait:.1f} s"),
+        )
+        self.leases = Leases(store, ttl=self.options.lease_seconds)
+        self.command = command or " ".join(["recorder", *sys.argv[1:]])
+        self.writer: LogWriter
+        self.report: RunReport
+
+    async def run(self, session_ids: Sequence[str] = (), *, discover: bool = False) -> RunReport:
+        """Record the given sessions (and, with ``discover``, every session the API lists)."""
+        run_id = await asyncio.to_thread(
+            self.store.start_run,
+            mode=self.options.mode + (" follow" if self.options.follow else ""),
+            command=self.command,
+            user=_user(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=__version__,
+        )
+        self.writer = LogWriter(self.store, run_id, self.leases)
+        self.report = RunReport(run_id)
+        outcome, error = "ok", None
+        try:
+            await self._run(list(dict.fromkeys(session_ids)), discover)
+        except DeadlineReached as err:
+            outcome, error = "deadline", str(err)
+            raise
+        except asyncio.CancelledError:
+            outcome, error = "interrupted", "interrupted"
+            raise
+        except RecorderError as err:
+            outcome, error = "error", str(err)
+            raise
+        finally:
+            if outcome == "ok" and self.report.failed:
+                outcome, error = "error", "; ".join(s.error or "" for s in self.report.failed)[:2000]
+            self.report.outcome = outcome
+            await asyncio.shield(
+                asyncio.to_thread(
+                    self.store.finish_run,
+                    run_id,
+                    outcome=outcome,
+                    sessions_count=len(self.report.sessions),
+                    events_added=self.writer.events_added,
+                    error=error,
+                )
+            )
+        return self.report
+
+    async def _run(self, session_ids: list[str], discover: bool) -> None:
+        started: set[str] = set()
+        limiter = asyncio.Semaphore(self.options.concurrency)
+        tasks: list[asyncio.Task[None]] = []
+
+        async def one(session_id: str) -> None:
+            async with limiter:
+                outcome = await SessionRecorder(self, session_id).run()
+            self.report.sessions.append(outcome)
+            self.observer.session_finished(outcome)
+
+        def start(session_id: str) -> None:
+            if session_id not in started:
+                started.add(session_id)
+                tasks.append(asyncio.ensure_future(one(session_id)))
+
+        try:
+            async with asyncio.timeout(self.deadline.remaining()):
+                for session_id in session_ids:
+                    start(session_id)
+                if discover:
+                    tasks.append(asyncio.ensure_future(self._discover(start)))
+                await _wait_all(tasks)
+        except TimeoutError:
+            raise self.deadline.reached() from None
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _discover(self, start: Callable[[str], None]) -> None:
+        """Find sessions with ``sessions.list``; with ``follow``, keep finding new ones."""
+        while True:
+            async for session in self.api.list_sessions(
+                statuses=list(self.options.statuses) or None, created_after=self.options.created_after
+            ):
+                if isinstance(session.get("id"), str):
+                    start(session["id"])
+            if not self.options.follow:
+                return
+            await self.deadline.sleep(self.options.discover_interval)
+
+
+async def _cancel(task: asyncio.Future[Any]) -> None:
+    """Cancel a task (if still running) and wait until it has stopped."""
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
+async def _all_or_nothing(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for every task; if one fails, cancel the others (and wait for them), then raise its error."""
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            await _cancel(task)
+
+
+async def _wait_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until every task in ``tasks`` (a list that may grow meanwhile) is done; the first error propagates."""
+    while True:
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                task.result()
+        pending = [task for task in tasks if not task.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=1.0, return_when=asyncio.FIRST_EXCEPTION)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def make_client(
+    *, api_key: str | None = None, base_url: str | None = None, http_client: Any = None, read_timeout: float = 90.0
+) -> anthropic.AsyncAnthropic:
+    """The SDK client the recorder uses: retries off (the recorder's policy decides), a per-chunk read timeout
+    that outlasts stream heartbeats. Key and base URL come from the arguments or the SDK's environment."""
+    import httpx2
+
+    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        from recorder.errors import AuthError
+
+        raise AuthError("ANTHROPIC_API_KEY is not set; export it (or run `recorder demo` to try the emulator)")
+    return anthropic.AsyncAnthropic(
+        api_key=key,
+        base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+        max_retries=0,
+        timeout=httpx2.Timeout(read_timeout, connect=10.0),
+        http_client=http_client,
+    )
+
+
+def run_recording(
+    store: EventStore,
+    session_ids: Sequence[str],
+    options: RecordOptions,
+    *,
+    discover: bool = False,
+    observer: Observer | None = None,
+    client_factory: Callable[[], anthropic.AsyncAnthropic] = make_client,
+) -> RunReport:
+    """Synchronous entry point (the CLI's): run a recording to its end, its deadline, or Ctrl-C."""
+
+    async def main() -> RunReport:
+        client = client_factory()
+        try:
+            recorder = Recorder(store, client, options, observer=observer)
+            return await recorder.run(session_ids, discover=discover)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())

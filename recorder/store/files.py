@@ -1,0 +1,88 @@
+"""Files a session wrote, archived in the log: content-addressed blobs (sha256) and one row per session file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+
+from recorder.events import display_text, dump_json
+from recorder.store import schema as t
+from recorder.store.log import EventStore, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedFile:
+    session_id: str
+    file_id: str
+    filename: str
+    mime_type: str | None
+    size_bytes: int
+    sha256: str
+    archived_at: datetime
+    metadata: str
+
+
+class FileArchive:
+    """Archive and read back a session's output files."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def archived_ids(self, session_id: str) -> set[str]:
+        with self.store._read() as conn:
+            return set(
+                conn.execute(
+                    select(t.session_files.c.file_id).where(t.session_files.c.session_id == session_id)
+                ).scalars()
+            )
+
+    def archive(self, session_id: str, metadata: dict[str, Any], content: bytes, run_id: int | None = None) -> str:
+        """Keep one file (its metadata as the API gave it, and its bytes); returns the content's sha256."""
+        digest = hashlib.sha256(content).hexdigest()
+        now = utcnow()
+        with self.store._write() as conn:
+            self.store._ensure_session(conn, session_id, now)
+            conn.execute(
+                self.store._insert(t.file_blobs)
+                .values(sha256=digest, size_bytes=len(content), content=content)
+                .on_conflict_do_nothing(index_elements=["sha256"])
+            )
+            conn.execute(
+                self.store._insert(t.session_files)
+                .values(
+                    session_id=session_id,
+                    file_id=display_text(metadata["id"]),
+                    filename=display_text(metadata.get("filename") or metadata["id"]),
+                    mime_type=display_text(metadata.get("mime_type")),
+                    size_bytes=len(content),
+                    sha256=digest,
+                    metadata=dump_json(metadata),
+                    archived_at=now,
+                    run_id=run_id,
+                )
+                .on_conflict_do_nothing(index_elements=["session_id", "file_id"])
+            )
+        return digest
+
+    def files(self, session_id: str) -> list[ArchivedFile]:
+        c = t.session_files.c
+        with self.store._read() as conn:
+            rows = conn.execute(
+                select(c.session_id, c.file_id, c.filename, c.mime_type, c.size_bytes, c.sha256, c.archived_at,
+                       c.metadata)
+                .where(c.session_id == session_id)
+                .order_by(c.file_id)
+            ).all()
+        return [ArchivedFile(*row) for row in rows]
+
+    def content(self, session_id: str, file_id: str) -> bytes | None:
+        with self.store._read() as conn:
+            return conn.execute(
+                select(t.file_blobs.c.content)
+                .join(t.session_files, t.session_files.c.sha256 == t.file_blobs.c.sha256)
+                .where(and_(t.session_files.c.session_id == session_id, t.session_files.c.file_id == file_id))
+            ).scalar()

@@ -1,0 +1,144 @@
+"""Session leases: one recorder at a time per session, with expiry and a fencing token.
+
+Several ``recorder record`` processes (on several machines, with PostgreSQL) may share one log. Before recording a
+session a recorder takes its lease; it renews it while it works and releases it when done. A lease that is not
+renewed expires, so a killed worker's sessions are picked up by another. A lease held by a process of this host
+that no longer exists is taken over at once.
+
+Every take-over increments the session's fencing token. Each append of a recorder carries its lease as a fence:
+the store checks, under the log's write lock, that the token is still the session's current one, so a recorder
+that lost its lease (paused, partitioned, presumed dead) can never write again — two recorders never interleave
+events of one session, which would break the API's order.
+
+Expiry uses the recorders' clocks (naive UTC); hosts sharing a PostgreSQL log need synchronized clocks, and the
+lease duration (default 30 s) should be far above any skew. Fencing keeps the log exact even if they are not.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from recorder.errors import LeaseLost
+from recorder.store import schema as t
+from recorder.store.log import EventStore, utcnow
+
+
+def new_owner() -> str:
+    """An owner name that says which process holds a lease: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_dead_here(owner: str) -> bool:
+    """True when ``owner`` names a process of this host that does not exist any more."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A lease held on one session; also the fence passed to ``EventStore.append``."""
+
+    session_id: str
+    owner: str
+    token: int
+    expires_at: datetime
+
+    def check(self, conn: Connection) -> None:
+        row = conn.execute(
+            select(t.leases.c.owner, t.leases.c.token).where(t.leases.c.session_id == self.session_id)
+        ).first()
+        if row is None or row.owner != self.owner or row.token != self.token:
+            holder = f" (now held by {row.owner})" if row is not None and row.owner != self.owner else ""
+            raise LeaseLost(f"lost the lease on session {self.session_id}{holder}; another recorder took it over")
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    owner: str
+    expires_at: datetime
+
+
+class Leases:
+    """Take, renew and release session leases in the log's database."""
+
+    def __init__(self, store: EventStore, owner: str | None = None, ttl: float = 30.0) -> None:
+        self.store = store
+        self.owner = owner or new_owner()
+        self.ttl = timedelta(seconds=ttl)
+
+    def acquire(self, session_id: str) -> Lease | Holder:
+        """Take the session's lease; returns the Lease, or the current Holder when another recorder has it."""
+        now = utcnow()
+        expires = now + self.ttl
+        with self.store._write() as conn:
+            self.store._lock_log(conn)
+            row = conn.execute(
+                select(t.leases.c.owner, t.leases.c.token, t.leases.c.expires_at).where(
+                    t.leases.c.session_id == session_id
+                )
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(t.leases).values(
+                        session_id=session_id, owner=self.owner, token=1, acquired_at=now, expires_at=expires
+                    )
+                )
+                return Lease(session_id, self.owner, 1, expires)
+            if row.owner != self.owner and row.expires_at > now and not _owner_is_dead_here(row.owner):
+                return Holder(row.owner, row.expires_at)
+            token = int(row.token) + 1
+            conn.execute(
+                update(t.leases)
+                .where(t.leases.c.session_id == session_id)
+                .values(owner=self.owner, token=token, acquired_at=now, expires_at=expires)
+            )
+            return Lease(session_id, self.owner, token, expires)
+
+    def renew(self, lease: Lease) -> Lease:
+        """Extend a lease; raises LeaseLost if another recorder took it over meanwhile."""
+        expires = utcnow() + self.ttl
+        with self.store._write() as conn:
+            self.store._lock_log(conn)
+            lease.check(conn)
+            conn.execute(
+                update(t.leases).where(t.leases.c.session_id == lease.session_id).values(expires_at=expires)
+            )
+        return Lease(lease.session_id, lease.owner, lease.token, expires)
+
+    def release(self, lease: Lease) -> None:
+        """Give a lease up (a no-op if it was already taken over). The row stays, expired, so the session's
+        fencing token keeps counting up: an old token can never become current again."""
+        with self.store._write() as conn:
+            conn.execute(
+                update(t.leases)
+                .where(
+                    and_(
+                        t.leases.c.session_id == lease.session_id,
+                        t.leases.c.owner == lease.owner,
+                        t.leases.c.token == lease.token,
+                    )
+                )
+                .values(expires_at=utcnow())
+            )
+
+    def holder(self, session_id: str) -> Holder | None:
+        with self.store._read() as conn:
+            row = conn.execute(
+                select(t.leases.c.owner, t.leases.c.expires_at).where(t.leases.c.session_id == session_id)
+            ).first()
+        return Holder(row.owner, row.expires_at) if row is not None else None

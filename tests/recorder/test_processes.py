@@ -1,0 +1,115 @@
+"""Real recorder processes: killed at random moments, several at once on the same sessions, taking over from
+each other. The log always ends exact."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from recorder.emulator import Emulator
+from recorder.store import EventStore
+from tests.recorder.support import assert_exact, cli_env, ndjson_lines, run_cli, spawn_cli
+
+
+def crash_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
+    """Start a recorder, SIGKILL it at a random moment, run it again: the log must be exact."""
+    rng = random.Random(seed)
+    emu = Emulator(seed=seed, heartbeat=0.1)
+    sids = [emu.add_session("long", events=rng.choice([3000, 12000])), emu.add_session("multi_agent"),
+            emu.add_session("live", interval=0.02, autostart=False)]
+    if faults:
+        for sid in sids:
+            emu.set_faults(sid, faults)
+    args = ["record", *sids, "--follow", "--page-size", str(rng.choice([50, 200, 1000])), "--deadline", "120"]
+    with emu.serve() as server:
+        env = cli_env(server, db_url)
+        emu.start(sids[-1])
+        victim = spawn_cli(args, env)
+        time.sleep(rng.uniform(1.0, 3.5))  # interpreter start-up takes ~1 s; kill during the work
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        with EventStore(db_url) as store:
+            before = store.head_position()
+        again = run_cli(args, env)
+        assert again.returncode == 0, again.stderr
+        with EventStore(db_url) as store:
+            assert_exact(store, emu, sids)
+            runs = store.runs()
+            assert runs[0]["outcome"] == "ok"
+            if before:  # the killed run had started writing: it never finished, and says so
+                assert any(r["outcome"] == "running" for r in runs[1:])
+    emu.close()
+
+
+@pytest.mark.parametrize("seed", [7001, 7002])
+def test_sigkill_at_a_random_moment_then_restart(backend_url: str, seed: int) -> None:
+    crash_trial(backend_url, seed)
+
+
+@pytest.mark.soak
+def test_sigkill_trials_soak(sqlite_template, tmp_path) -> None:
+    """At least 100 randomized trials: random faults and a SIGKILL at a random moment, then a restart."""
+    from tests.recorder.test_faults import random_faults
+
+    trials = int(os.environ.get("RECORDER_SOAK_TRIALS", "100"))
+    for seed in range(trials):
+        db = tmp_path / f"crash{seed}.db"
+        db.write_bytes(sqlite_template.read_bytes())
+        rng = random.Random(seed)
+        crash_trial(f"sqlite:///{db}", 9000 + seed, faults=random_faults(rng) if rng.random() < 0.7 else None)
+
+
+@pytest.mark.parametrize("processes", [2, 4])
+def test_concurrent_recorders_on_the_same_sessions(backend_url: str, processes: int) -> None:
+    emu = Emulator(seed=60 + processes, heartbeat=0.1)
+    finished = [emu.add_session(name) for name in ("multi_agent", "interrupts", "budget", "unicode")]
+    finished.append(emu.add_session("long", events=6000))
+    live = emu.add_session("live", interval=0.02, autostart=False)
+    sids = [*finished, live]
+    with emu.serve() as server:
+        env = cli_env(server, backend_url)
+        emu.start(live)
+        workers = [spawn_cli(["record", *sids, "--follow", "--page-size", "300", "--deadline", "120"], env)
+                   for _ in range(processes)]
+        outputs = [worker.communicate(timeout=150) for worker in workers]
+        for worker, (_, stderr) in zip(workers, outputs, strict=True):
+            assert worker.returncode == 0, stderr
+        with EventStore(backend_url) as store:
+            assert_exact(store, emu, sids)
+        added = [sum(json.loads(line)["events_added"] for line in ndjson_lines(out)
+                     if json.loads(line)["type"] == "session") for out, _ in outputs]
+        with EventStore(backend_url) as store:
+            assert sum(added) == store.head_position(), "each event was written by exactly one recorder"
+    emu.close()
+
+
+def test_a_killed_workers_session_is_picked_up_by_another(backend_url: str) -> None:
+    emu = Emulator(seed=70, heartbeat=0.1)
+    live = emu.add_session("live", interval=0.2, autostart=False)  # ~10 s
+    with emu.serve() as server:
+        env = cli_env(server, backend_url)
+        emu.start(live)
+        first = spawn_cli(["record", live, "--follow", "--deadline", "60"], env)
+        deadline = time.monotonic() + 20
+        with EventStore(backend_url) as store:  # wait until the first worker holds the lease and is writing
+            while store.head_position() == 0:
+                assert time.monotonic() < deadline and first.poll() is None
+                time.sleep(0.05)
+        second = spawn_cli(["record", live, "--follow", "--deadline", "60", "--verbose"], env)
+        time.sleep(4.0)  # the second has started and found the lease taken
+        assert not emu.is_finished(live)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        out, err = second.communicate(timeout=90)
+        assert second.returncode == 0, err
+        assert "waiting for the lease" in err
+        [session] = [json.loads(line) for line in ndjson_lines(out) if json.loads(line)["type"] == "session"]
+        assert session["complete"] is True and session["events_added"] > 0
+        with EventStore(backend_url) as store:
+            assert_exact(store, emu, [live])
+    emu.close()
