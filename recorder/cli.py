@@ -182,6 +182,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     nothing: what was recorded is committed, and running the same command again resumes.
     """
     started = time.monotonic()  # the deadline covers the whole command, slow imports included
+    from recorder.watchdog import DeadlineWatchdog
+
+    watchdog = DeadlineWatchdog(deadline, started) if deadline is not None else None
     import json
 
     from recorder import progress
@@ -202,6 +205,8 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
     as_json = (not sys.stdout.isatty()) if as_json is None else as_json
     with EventStore(db_url) as store:
+        if watchdog is not None:
+            watchdog.running()
         try:
             report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
         except DeadlineReached as err:
@@ -215,6 +220,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
                 f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
                 130,
             ) from None
+        finally:
+            if watchdog is not None:
+                watchdog.done()
     _clear(observer)
     for outcome in report.sessions:
         if as_json:

@@ -13,6 +13,7 @@ import pytest
 
 from recorder.emulator import Emulator
 from recorder.store import EventStore
+from recorder.store.leases import Leases
 from tests.recorder.support import assert_exact, cli_env, ndjson_lines, run_cli, spawn_cli
 
 
@@ -89,27 +90,38 @@ def test_concurrent_recorders_on_the_same_sessions(backend_url: str, processes: 
 
 
 def test_a_killed_workers_session_is_picked_up_by_another(backend_url: str) -> None:
+    """A waits on a live session holding its lease; B waits for the lease; A is killed while recording; B takes
+    over and records the session to its end."""
     emu = Emulator(seed=70, heartbeat=0.1)
-    live = emu.add_session("live", interval=0.2, autostart=False)  # ~10 s
+    live = emu.add_session("live", interval=0.05, autostart=False)
     with emu.serve() as server:
         env = cli_env(server, backend_url)
-        emu.start(live)
-        first = spawn_cli(["record", live, "--follow", "--deadline", "60"], env)
-        deadline = time.monotonic() + 20
-        with EventStore(backend_url) as store:  # wait until the first worker holds the lease and is writing
-            while store.head_position() == 0:
-                assert time.monotonic() < deadline and first.poll() is None
-                time.sleep(0.05)
-        second = spawn_cli(["record", live, "--follow", "--deadline", "60", "--verbose"], env)
-        time.sleep(4.0)  # the second has started and found the lease taken
-        assert not emu.is_finished(live)
+        first = spawn_cli(["record", live, "--follow", "--deadline", "90"], env)
+        with EventStore(backend_url) as store:
+            leases = Leases(store)
+            wait_until(lambda: leases.holder(live) is not None, first, "the first worker takes the lease")
+            second = spawn_cli(["record", live, "--follow", "--deadline", "90", "--verbose"], env)
+            assert second.stderr is not None
+            notice = second.stderr.readline()  # blocks until the second worker reports
+            assert "waiting for the lease" in notice, notice
+            emu.start(live)
+            wait_until(lambda: store.head_position() > 0, first, "the first worker records live events")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         out, err = second.communicate(timeout=90)
         assert second.returncode == 0, err
-        assert "waiting for the lease" in err
         [session] = [json.loads(line) for line in ndjson_lines(out) if json.loads(line)["type"] == "session"]
-        assert session["complete"] is True and session["events_added"] > 0
+        assert session["complete"] is True
         with EventStore(backend_url) as store:
             assert_exact(store, emu, [live])
+            recorded_by = {e.run_id for e in store.session_events(live)}
+            assert len(recorded_by) == 2, "both workers wrote part of the session"
     emu.close()
+
+
+def wait_until(condition, process, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the worker exited before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.02)
