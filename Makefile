@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install postgres test demo bench lint clean
+.PHONY: install postgres chromium test demo bench lint clean
 
 install: $(STAMP)
 
@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 postgres:
 	bash .ci/ensure-postgres
 
-test: install postgres
+chromium:
+	bash .ci/ensure-chromium
+
+test: install postgres chromium
 	$(PY) -m ruff check recorder analytics migrations tests
 	$(PY) -m pytest -q
 

@@ -354,6 +354,162 @@ def emulator(port: int, host: str, scenarios: tuple[str, ...], seed: int, faults
         events=events, heartbeat=heartbeat, api_key=api_key, echo=click.echo)
 
 
+# ----------------------------------------------------------------------------------------- replay
+
+
+def _parse_until(value: str | None) -> Any:
+    if value is None:
+        return None
+    from recorder.replay.timeline import Until
+
+    return Until.parse(value)
+
+
+def _transcript_file(path: str) -> Any:
+    """A text file written next to ``path`` and moved over it only when the command succeeds."""
+    import contextlib
+    import os
+    import tempfile
+
+    @contextlib.contextmanager
+    def opened() -> Any:
+        target = os.path.abspath(path)
+        handle, temp = tempfile.mkstemp(prefix=".transcript-", dir=os.path.dirname(target))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                yield out
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+    return opened()
+
+
+_replay_thread_option = click.option(
+    "--thread", "thread", default="all", show_default=True, metavar="TID|all|session",
+    help="Which streams: every thread merged (each event once), the session stream only, or one thread's own.")
+_replay_until_option = click.option(
+    "--until", "until", metavar="EVENT_ID|TIME",
+    help="Stop after this event, or at this RFC 3339 time (inclusive): the session as it stood then.")
+
+
+@cli.command()
+@db_option
+@click.argument("session_id")
+@click.option("--format", "fmt", type=click.Choice(["md", "text", "json", "html"]), default="md", show_default=True,
+              help="Markdown, text (colour on a terminal), JSON for programs, or a self-contained HTML viewer.")
+@_replay_thread_option
+@_replay_until_option
+@click.option("-o", "--output", "output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("--max-chars", type=click.IntRange(min=0), default=2000, show_default=True,
+              help="Cut tool inputs and results to this many characters (0: never; HTML keeps up to 20000).")
+@click.option("--color/--no-color", "colour", default=None, help="Colour text output (default: on a terminal).")
+def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str | None, output: str | None,
+               max_chars: int, colour: bool | None) -> None:
+    """Rebuild a recorded session's conversation from the log: messages, tool calls with inputs and results,
+    model requests with tokens, status changes, errors, threads, usage and cost.
+
+    \b
+    Examples:
+      recorder transcript sesn_01...                         # Markdown on stdout
+      recorder transcript sesn_01... --format html -o s.html # a self-contained viewer
+      recorder transcript sesn_01... --until sevt_01...      # the session as it stood at that event
+      recorder transcript sesn_01... --format json | jq .usage
+    """
+    from recorder.replay.session import write_transcript
+    from recorder.store import EventStore
+
+    cut = _parse_until(until)
+    options: dict[str, Any] = {}
+    if fmt in ("md", "text"):
+        options["max_chars"] = max_chars
+    elif fmt == "html" and max_chars:
+        options["max_chars"] = max(max_chars, 20_000)
+    with EventStore(db_url) as store:
+        if output is None:
+            if fmt == "text":
+                options["colour"] = sys.stdout.isatty() if colour is None else colour
+            write_transcript(store, session_id, sys.stdout, format=fmt, thread=thread, until=cut, **options)
+        else:
+            if fmt == "text":
+                options["colour"] = bool(colour)
+            with _transcript_file(output) as out:
+                write_transcript(store, session_id, out, format=fmt, thread=thread, until=cut, **options)
+
+
+@cli.command()
+@db_option
+@click.argument("session_id")
+@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Pace relative to the recording: 2 is twice as fast, 0 as fast as possible.")
+@click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Never wait longer than this between two events.")
+@click.option("--format", "fmt", type=click.Choice(["text", "ndjson"]), default="text", show_default=True,
+              help="One readable line per event, or each event's JSON exactly as the API delivered it.")
+@_replay_thread_option
+@_replay_until_option
+@click.option("--color/--no-color", "colour", default=None, help="Colour text output (default: on a terminal).")
+def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fmt: str, thread: str,
+           until: str | None, colour: bool | None) -> None:
+    """Re-emit a recorded session's events with their original pacing (scaled by --speed).
+
+    \b
+    Examples:
+      recorder replay sesn_01... --speed 10                  # ten times faster
+      recorder replay sesn_01... --speed 0 --format ndjson   # every event at once, as delivered
+    """
+    from recorder.render.oneline import OneLine
+    from recorder.replay.meta import load_meta
+    from recorder.replay.pacing import check_pace, paced
+    from recorder.replay.timeline import read_timeline
+    from recorder.store import EventStore
+
+    check_pace(speed, max_gap)
+    out = sys.stdout
+    with EventStore(db_url) as store:
+        meta = load_meta(store, session_id)
+        events = paced(read_timeline(store, session_id, thread=thread, until=_parse_until(until), meta=meta),
+                       lambda e: e.processed_at, speed=speed, max_gap=max_gap)
+        if fmt == "ndjson":
+            for event in events:
+                out.write(event.payload + "\n")
+                if speed:
+                    out.flush()
+        else:
+            lines = OneLine(meta, colour=out.isatty() if colour is None else colour)
+            for event in events:
+                out.write(lines.line(event) + "\n")
+                if speed:
+                    out.flush()
+
+
+@cli.command()
+@db_option
+@click.option("--port", type=int, default=8766, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Pace of SSE streams relative to the recording: 2 is twice as fast, 0 as fast as possible.")
+@click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Never make a stream wait longer than this between two events.")
+@click.option("--heartbeat", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Seconds between `ping` frames on streams.")
+@click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
+def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None, heartbeat: float,
+          api_key: str | None) -> None:
+    """Serve the recorded sessions over the Managed Agents API's HTTP shape (sessions, events with cursors and
+    filters, SSE streams that replay at --speed, threads, files), so SDK programs run offline against the log.
+    Prints the base URL; runs until Ctrl-C."""
+    from recorder.serve import run
+
+    run(db_url, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat, api_key=api_key,
+        echo=click.echo)
+
+
 # ------------------------------------------------------------------------------------------- main
 
 

@@ -1,0 +1,253 @@
+"""What a transcript says about each entry of the fold, independent of markup: a :class:`Block`.
+
+The Markdown and text renderers share this and differ only in how they format a block. Messages are shown in
+full; tool inputs, tool results and unknown events are truncated to ``max_chars`` (with a note saying so).
+``span.model_request_start`` events say nothing on their own: their request is shown once, when it ends, with its
+model, tokens and duration (the header counts requests still open where the timeline stops).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from recorder.render.display import clean, duration, number, truncate
+from recorder.replay.fold import Entry, SessionState
+
+RESULT_LINES = 40
+INLINE_JSON = 100  # tool inputs up to this long stay on one line
+
+
+@dataclass(slots=True)
+class Block:
+    """One entry as a transcript shows it."""
+
+    style: str  # user | agent | system | thread | tool | ok | error | status | muted | unknown
+    title: str
+    entry: Entry
+    lane: str | None = None  # the thread's label, for entries not of the primary thread
+    detail: str | None = None  # a short line of facts (ids, durations, tokens)
+    text: str | None = None  # prose (Markdown as the model or user wrote it)
+    code: str | None = None  # preformatted
+    lang: str = ""
+    note: str | None = None  # what was truncated
+    inline: bool = False  # a one-line block (status changes and the like)
+
+
+class Describer:
+    """Makes blocks from entries; ``terminal`` also escapes bidi controls (see ``display.clean``)."""
+
+    def __init__(self, state: SessionState, *, max_chars: int = 2000, terminal: bool = False) -> None:
+        self.state = state
+        self.max_chars = max_chars
+        self.terminal = terminal
+        self._methods: dict[str, Any] = {}
+
+    def clean(self, text: str) -> str:
+        return clean(text, terminal=self.terminal)
+
+    def label(self, thread_id: str | None) -> str:
+        lane = self.state.lane(thread_id)
+        return self.clean(lane.label) if lane is not None else (thread_id or "session")
+
+    def _lane(self, entry: Entry) -> str | None:
+        lane = self.state.lane(entry.event.thread_id)
+        if lane is None or lane.is_primary:
+            return None
+        return self.clean(lane.label)
+
+    def _code(self, text: str, limit: int | None = None) -> tuple[str, str | None]:
+        cut, note = truncate(text, self.max_chars if limit is None else limit, RESULT_LINES if self.max_chars else 0)
+        return self.clean(cut), note
+
+    def describe(self, entry: Entry) -> Block | None:
+        method = self._methods.get(entry.kind)
+        if method is None:
+            method = self._methods[entry.kind] = getattr(self, "_" + entry.kind, self._unknown)
+        return method(entry)
+
+    # ---- messages
+
+    def _user_message(self, entry: Entry) -> Block:
+        return Block("user", "User", entry, text=self.clean(entry.message.text if entry.message else ""))
+
+    def _agent_message(self, entry: Entry) -> Block:
+        return Block("agent", self.label(entry.event.thread_id), entry, lane=self._lane(entry),
+                     text=self.clean(entry.message.text if entry.message else ""))
+
+    def _system_message(self, entry: Entry) -> Block:
+        return Block("system", "System", entry, text=self.clean(entry.message.text if entry.message else ""))
+
+    def _thread_message_sent(self, entry: Entry) -> Block:
+        message = entry.message
+        assert message is not None
+        title = f"{self.label(entry.event.thread_id)} → {self._peer(message.peer_thread_id, message.peer_agent_name)}"
+        return Block("thread", title, entry, lane=self._lane(entry), text=self.clean(message.text))
+
+    def _thread_message_received(self, entry: Entry) -> Block:
+        message = entry.message
+        assert message is not None
+        sender = self._peer(message.peer_thread_id, message.peer_agent_name)
+        receiver = self.label(entry.event.thread_id)
+        if message.echo:
+            return Block("muted", f"{receiver} received the message from {sender}", entry, lane=self._lane(entry),
+                         inline=True)
+        return Block("thread", f"{receiver} ← {sender}", entry, lane=self._lane(entry), text=self.clean(message.text))
+
+    def _peer(self, thread_id: str | None, agent_name: str | None) -> str:
+        lane = self.state.lane(thread_id)
+        if lane is not None and lane.agent_name:
+            return self.clean(lane.agent_name)
+        return self.clean(agent_name or thread_id or "unknown thread")
+
+    def _thinking(self, entry: Entry) -> Block:
+        return Block("muted", f"{self.label(entry.event.thread_id)} is thinking", entry, lane=self._lane(entry),
+                     inline=True)
+
+    # ---- model requests
+
+    def _request_start(self, entry: Entry) -> None:
+        return None
+
+    def _request_end(self, entry: Entry) -> Block:
+        request = entry.request
+        assert request is not None
+        usage = request.usage
+        facts = [request.model or "model"]
+        if usage is not None:
+            facts.append(f"{number(usage.input_tokens)} in · {number(usage.output_tokens)} out · "
+                         f"{number(usage.cache_read_input_tokens)} cache read · "
+                         f"{number(usage.cache_creation_input_tokens)} cache write")
+        if request.duration_ms is not None:
+            facts.append(duration(request.duration_ms / 1000))
+        failed = request.is_error
+        return Block("error" if failed else "muted", f"model request #{request.number}{' failed' if failed else ''}",
+                     entry, lane=self._lane(entry), detail=" · ".join(facts), inline=True)
+
+    # ---- tools
+
+    def _tool_name(self, entry: Entry) -> str:
+        tool = entry.tool
+        if tool is None or tool.name is None:
+            return "tool"
+        name = self.clean(tool.name)
+        return f"{self.clean(str(tool.mcp_server_name))}/{name}" if tool.mcp_server_name else name
+
+    def _tool_use(self, entry: Entry) -> Block:
+        tool = entry.tool
+        assert tool is not None
+        text = json.dumps(tool.input, ensure_ascii=False)
+        if len(text) > INLINE_JSON:
+            text = json.dumps(tool.input, ensure_ascii=False, indent=2)
+        code, note = self._code(text, self.max_chars * 2 if self.max_chars else 0)
+        facts = [tool.kind, f"`{entry.event.event_id}`"]
+        if tool.evaluated_permission not in (None, "allow"):
+            facts.append(f"permission: {self.clean(str(tool.evaluated_permission))}")
+        return Block("tool", f"🔧 {self._tool_name(entry)}", entry, lane=self._lane(entry), detail=" · ".join(facts),
+                     code=code, lang="json", note=note)
+
+    def _tool_result(self, entry: Entry) -> Block:
+        tool = entry.tool
+        assert tool is not None
+        status = "error" if tool.is_error else "ok"
+        facts = [f"`{entry.event.event_id}`"]
+        if tool.duration_ms is not None:
+            waited = " (waited for the client)" if tool.kind == "custom" else ""
+            facts.append(f"took {duration(tool.duration_ms / 1000)}{waited}")
+        if tool.started_at is None:
+            facts.append(f"for `{tool.id}` (not in this transcript)")
+        code, note = self._code(tool.result_text or "")
+        return Block("error" if tool.is_error else "ok", f"↳ {self._tool_name(entry)} result: {status}", entry,
+                     lane=self._lane(entry), detail=" · ".join(facts), code=code, note=note)
+
+    def _tool_confirmation(self, entry: Entry) -> Block:
+        tool = entry.tool
+        assert tool is not None and tool.confirmation is not None
+        result = tool.confirmation.result or "answered"
+        verb = {"allow": "allowed", "deny": "denied"}.get(result, result)
+        reason = f": {self.clean(tool.confirmation.deny_message)}" if tool.confirmation.deny_message else ""
+        return Block("error" if result == "deny" else "status", f"User {verb} {self._tool_name(entry)}{reason}",
+                     entry, lane=self._lane(entry), detail=f"`{tool.id}`", inline=True)
+
+    # ---- session and threads
+
+    def _status(self, entry: Entry) -> Block:
+        change = entry.status
+        assert change is not None
+        return Block("status", f"Session {change.status}{self._stop(change.stop_reason)}", entry, inline=True)
+
+    def _stop(self, stop_reason: dict[str, Any] | None) -> str:
+        if not stop_reason:
+            return ""
+        kind = self.clean(str(stop_reason.get("type", "")))
+        ids = stop_reason.get("event_ids")
+        waiting = f", waiting on {', '.join(self.clean(str(i)) for i in ids)}" if isinstance(ids, list) and ids else ""
+        return f" ({kind}{waiting})"
+
+    def _thread_status(self, entry: Entry) -> Block:
+        change = entry.status
+        assert change is not None
+        return Block("status", f"Thread {self.label(change.thread_id)} {change.status}{self._stop(change.stop_reason)}",
+                     entry, lane=self._lane(entry), inline=True)
+
+    def _thread_created(self, entry: Entry) -> Block:
+        thread_id = entry.event.data.get("session_thread_id") or entry.event.thread_id
+        lane = self.state.lane(thread_id)
+        parent = f" by {self.label(lane.parent_thread_id)}" if lane is not None and lane.parent_thread_id else ""
+        return Block("status", f"Thread {self.label(thread_id)} created{parent}", entry, lane=self._lane(entry),
+                     detail=f"`{self.clean(str(thread_id))}`", inline=True)
+
+    def _error(self, entry: Entry) -> Block:
+        error = entry.error
+        assert error is not None
+        kind = self.clean(str(error.error_type or "error"))
+        retry = f" ({self.clean(str(error.retry_status))})" if error.retry_status else ""
+        return Block("error", f"Error {kind}{retry}", entry, lane=self._lane(entry),
+                     text=self.clean(str(error.message or "")))
+
+    def _usage(self, entry: Entry) -> Block:
+        usage = entry.event.data.get("usage")
+        cost = usage.get("list_cost") if isinstance(usage, dict) else None
+        amount = cost.get("amount") if isinstance(cost, dict) else cost
+        return Block("muted", f"Usage so far: list cost {self.clean(str(amount))}", entry, inline=True)
+
+    def _updated(self, entry: Entry) -> Block:
+        keys = [k for k in entry.event.data if k not in ("id", "type", "processed_at")]
+        return Block("status", f"Session updated: {', '.join(self.clean(k) for k in keys) or 'no fields'}", entry,
+                     inline=True)
+
+    def _interrupt(self, entry: Entry) -> Block:
+        return Block("error", "User interrupted", entry, lane=self._lane(entry), inline=True)
+
+    def _compaction(self, entry: Entry) -> Block:
+        return Block("muted", f"{self.label(entry.event.thread_id)}: context compacted", entry,
+                     lane=self._lane(entry), inline=True)
+
+    def _outcome_defined(self, entry: Entry) -> Block:
+        data = entry.event.data
+        return Block("status", "Outcome defined", entry, text=self.clean(str(data.get("description") or "")),
+                     detail=f"max iterations: {data.get('max_iterations')}")
+
+    def _outcome_evaluation(self, entry: Entry) -> Block:
+        data = entry.event.data
+        phase = entry.event.type.rsplit("_", 1)[-1]
+        result = data.get("result")
+        title = f"Outcome evaluation {data.get('iteration')} {phase}{': ' + self.clean(str(result)) if result else ''}"
+        explanation = data.get("explanation")
+        return Block("status", title, entry, text=self.clean(str(explanation)) if explanation else None,
+                     inline=not explanation)
+
+    def _deleted(self, entry: Entry) -> Block:
+        return Block("error", "Session deleted", entry, inline=True)
+
+    def _workflow(self, entry: Entry) -> Block:
+        return self._unknown(entry, style="status")
+
+    def _unknown(self, entry: Entry, style: str = "unknown") -> Block:
+        data = {k: v for k, v in entry.event.data.items() if k not in ("id", "type", "processed_at")}
+        code, note = self._code(json.dumps(data, ensure_ascii=False, indent=2))
+        facts = f"`{self.clean(entry.event.event_id)}`" + (" · not a type this version knows" if style == "unknown"
+                                                           else "")
+        return Block(style, self.clean(entry.event.type), entry, lane=self._lane(entry), detail=facts, code=code,
+                     lang="json", note=note)

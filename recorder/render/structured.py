@@ -1,0 +1,172 @@
+"""The JSON transcript: the fold's state as one JSON document for other programs (``--format json``).
+
+Field names are part of the CLI contract (``"format": "recorder.transcript/1"``); new fields may be added, none
+will be renamed. Times are RFC 3339 UTC (``...Z``), durations milliseconds. Top level::
+
+    format, session_id, title, status, agent {name, model}, view, until {event_id | time} | null,
+    first_event_at, last_event_at, duration_seconds, events, event_types {type: count},
+    usage {model_requests, input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens,
+           list_cost, currency, list_cost_source, list_cost_event_id},
+    threads [{thread_id, parent_thread_id, agent_name, model, status, is_primary, events, model_requests,
+              tool_calls, messages, first_event_at, last_event_at, usage {the four token counts}}],
+    tool_calls [...], model_requests [...], turns [...], messages [...], status_timeline [...], errors [...],
+    unknown_events [the event objects as delivered], timeline [{id, type, kind, thread_id, processed_at, ...}]
+
+``tool_calls`` use the field names of ``recorder tools ID --format json`` (DESIGN.md) — ``id`` (the tool-use
+event id), ``name``, ``kind`` (builtin | mcp | custom), ``input``, ``thread_id``, ``result_id`` and ``is_error``
+(null when no result was recorded), ``started_at``, ``finished_at``, ``duration_ms`` — plus ``status``
+(ok | error | pending | denied), ``mcp_server_name``, ``model_request_id``, ``result_type``, ``result_text`` and
+``confirmation``. ``usage`` sums every ``span.model_request_end`` of every thread once; ``list_cost`` is the
+amount from the latest ``session.usage`` event, or from the session snapshot when the whole session is shown,
+else null — a number with 6 decimals, as ``recorder usage --format json`` gives it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TextIO
+
+from recorder.events import format_time
+from recorder.replay.fold import (
+    Entry,
+    ErrorInfo,
+    Message,
+    ModelRequest,
+    SessionState,
+    StatusChange,
+    ToolCall,
+    Turn,
+    fold,
+)
+from recorder.replay.meta import SessionMeta
+from recorder.replay.timeline import TimelineEvent, Until
+
+FORMAT = "recorder.transcript/1"
+
+
+def tool_call(call: ToolCall) -> dict[str, Any]:
+    confirmation = None
+    if call.confirmation is not None:
+        confirmation = {"event_id": call.confirmation.event_id, "at": format_time(call.confirmation.at),
+                        "result": call.confirmation.result, "deny_message": call.confirmation.deny_message}
+    return {
+        "id": call.id, "name": call.name, "kind": call.kind, "input": call.input, "thread_id": call.thread_id,
+        "result_id": call.result_id, "is_error": call.is_error if call.result_id is not None else None,
+        "started_at": format_time(call.started_at), "finished_at": format_time(call.finished_at),
+        "duration_ms": call.duration_ms, "status": call.status, "mcp_server_name": call.mcp_server_name,
+        "model_request_id": call.request_id, "result_type": call.result_type, "result_text": call.result_text,
+        "confirmation": confirmation,
+    }
+
+
+def model_request(request: ModelRequest) -> dict[str, Any]:
+    return {
+        "id": request.id, "end_id": request.end_id, "number": request.number, "thread_id": request.thread_id,
+        "model": request.model, "started_at": format_time(request.started_at),
+        "finished_at": format_time(request.finished_at), "duration_ms": request.duration_ms,
+        "is_error": request.is_error, "usage": request.usage.as_dict() if request.usage else None,
+        "model_usage": request.model_usage, "event_ids": request.event_ids,
+    }
+
+
+def turn(t: Turn) -> dict[str, Any]:
+    return {"number": t.number, "user_message_id": t.user_event_id, "started_at": format_time(t.started_at),
+            "ended_at": format_time(t.ended_at), "stop_reason": t.stop_reason, "model_requests": t.model_requests,
+            "tool_calls": t.tool_calls}
+
+
+def message(m: Message) -> dict[str, Any]:
+    return {"id": m.event_id, "at": format_time(m.at), "thread_id": m.thread_id, "role": m.role, "text": m.text,
+            "direction": m.direction, "peer_thread_id": m.peer_thread_id, "peer_agent_name": m.peer_agent_name,
+            "echo": m.echo}
+
+
+def status_change(s: StatusChange) -> dict[str, Any]:
+    return {"event_id": s.event_id, "at": format_time(s.at), "scope": s.scope, "thread_id": s.thread_id,
+            "status": s.status, "stop_reason": s.stop_reason}
+
+
+def error(e: ErrorInfo) -> dict[str, Any]:
+    return {"event_id": e.event_id, "at": format_time(e.at), "thread_id": e.thread_id, "type": e.error_type,
+            "message": e.message, "retry_status": e.retry_status, "error": e.error}
+
+
+def timeline_item(entry: Entry) -> dict[str, Any]:
+    event = entry.event
+    item: dict[str, Any] = {"id": event.event_id, "type": event.type, "kind": entry.kind,
+                            "thread_id": event.thread_id, "processed_at": event.time}
+    if not event.event_id:
+        item["key"] = event.key
+    if entry.request is not None:
+        item["model_request_id"] = entry.request.id
+    if entry.tool is not None:
+        item["tool_use_id"] = entry.tool.id
+    return item
+
+
+def _money(amount: str | None) -> float | None:
+    """A list cost as scripts get it from every report (``recorder usage`` too): a number, 6 decimals."""
+    if amount is None:
+        return None
+    try:
+        return float(round(Decimal(amount), 6))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def transcript(state: SessionState, *, until: Until | None = None, view: str = "all") -> dict[str, Any]:
+    """The JSON transcript of a folded session, as a dict."""
+    usage = state.usage
+    meta = state.meta
+    primary = state.primary
+    lanes = sorted(state.lanes.values(), key=lambda lane: lane.order)
+    return {
+        "format": FORMAT,
+        "session_id": state.session_id,
+        "title": meta.title,
+        "status": state.status,
+        "agent": {"name": meta.agent_name or (primary.agent_name if primary else None),
+                  "model": meta.model or (primary.model if primary else None)},
+        "view": view,
+        "until": None if until is None else (
+            {"event_id": until.event_id} if until.event_id is not None else {"time": format_time(until.time)}),
+        "first_event_at": format_time(state.first_at),
+        "last_event_at": format_time(state.last_at),
+        "duration_seconds": state.duration_seconds,
+        "events": state.events,
+        "event_types": dict(sorted(state.event_types.items())),
+        "usage": {"model_requests": usage.model_requests, **usage.tokens.as_dict(),
+                  "list_cost": _money(usage.list_cost), "currency": usage.currency,
+                  "list_cost_source": usage.list_cost_source,
+                  "list_cost_event_id": usage.list_cost_event_id},
+        "threads": [{"thread_id": lane.thread_id, "parent_thread_id": lane.parent_thread_id,
+                     "agent_name": lane.agent_name, "model": lane.model, "status": lane.status,
+                     "is_primary": lane.is_primary, "events": lane.events, "model_requests": lane.model_requests,
+                     "tool_calls": lane.tool_calls, "messages": lane.messages,
+                     "first_event_at": format_time(lane.first_at), "last_event_at": format_time(lane.last_at),
+                     "usage": lane.usage.as_dict()} for lane in lanes],
+        "tool_calls": [tool_call(c) for c in state.tool_calls],
+        "model_requests": [model_request(r) for r in state.model_requests],
+        "turns": [turn(t) for t in state.turns],
+        "messages": [message(m) for m in state.messages],
+        "status_timeline": [status_change(s) for s in state.statuses],
+        "errors": [error(e) for e in state.errors],
+        "unknown_events": [entry.event.data for entry in state.unknown],
+        "timeline": [timeline_item(entry) for entry in state.entries],
+    }
+
+
+def write_json(events: Iterable[TimelineEvent], meta: SessionMeta, out: TextIO, *, until: Until | None = None,
+               view: str = "all", indent: int | None = 2) -> SessionState:
+    """Write the JSON transcript of ``events`` to ``out``; returns the folded state."""
+    state = fold(events, meta, snapshot_cost=until is None)
+    document = transcript(state, until=until, view=view)
+    text = json.dumps(document, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in recorded text: escape everything non-ASCII instead
+        text = json.dumps(document, ensure_ascii=True, indent=indent)
+    out.write(text + "\n")
+    return state

@@ -1,0 +1,65 @@
+"""Re-emitting recorded events with their original pacing, scaled.
+
+The gap between two events is the difference of their ``processed_at``, divided by ``speed`` (2 = twice as fast;
+0 = no waiting at all), and at most ``max_gap`` seconds of wall time when given (a session that sat idle for an
+hour need not make the replay wait an hour). Waits are scheduled against the monotonic clock from the first
+event, so slow consumers and sleep jitter do not add up to drift. Events without a time, or whose time goes
+backwards, follow the previous one at once. ``clock`` and ``sleep`` are injectable for tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import TypeVar
+
+from recorder.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def check_pace(speed: float, max_gap: float | None) -> None:
+    if speed < 0:
+        raise ConfigError("--speed cannot be negative (0 replays as fast as possible)")
+    if max_gap is not None and max_gap < 0:
+        raise ConfigError("--max-gap cannot be negative")
+
+
+def paced(items: Iterable[T], time_of: Callable[[T], datetime | None], *, speed: float = 1.0,
+          max_gap: float | None = None, clock: Callable[[], float] = time.monotonic,
+          sleep: Callable[[float], None] = time.sleep) -> Iterator[T]:
+    """Yield ``items`` at the pace of their times (``time_of``) scaled by ``speed``."""
+    check_pace(speed, max_gap)
+    started: float | None = None
+    due = 0.0  # seconds after ``started`` at which the current item is due
+    previous: datetime | None = None
+    for item in items:
+        when = time_of(item)
+        if started is None:
+            started = clock()
+        elif speed > 0 and when is not None and previous is not None and when > previous:
+            gap = (when - previous).total_seconds() / speed
+            due += gap if max_gap is None else min(gap, max_gap)
+            wait = due - (clock() - started)
+            if wait > 0:
+                sleep(wait)
+        if when is not None and (previous is None or when > previous):
+            previous = when
+        yield item
+
+
+def schedule(times: Iterable[datetime | None], *, speed: float = 1.0, max_gap: float | None = None) -> list[float]:
+    """When (seconds after the first) each of ``times`` is due at this pace: what :func:`paced` waits for."""
+    check_pace(speed, max_gap)
+    out: list[float] = []
+    due = 0.0
+    previous: datetime | None = None
+    for n, when in enumerate(times):
+        if n and speed > 0 and when is not None and previous is not None and when > previous:
+            gap = (when - previous).total_seconds() / speed
+            due += gap if max_gap is None else min(gap, max_gap)
+        if when is not None and (previous is None or when > previous):
+            previous = when
+        out.append(due)
+    return out
