@@ -61,8 +61,10 @@ def test_byte_trickling_list_response(backend_url: str) -> None:
         assert second.returncode == 0, second.stderr
         with EventStore(backend_url) as store:
             assert_exact(store, emu, [sid])
-            runs = store.runs()
-            assert [r["outcome"] for r in runs[:2]] == ["ok", "deadline"]
+            outcomes = [r["outcome"] for r in store.runs()]
+            # the first run is audited as "deadline" unless its deadline passed while it was still starting up
+            # (then the watchdog stopped it before it began: nothing to audit)
+            assert outcomes[0] == "ok" and outcomes[1:] in ([], ["deadline"])
     emu.close()
 
 
