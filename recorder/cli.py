@@ -510,6 +510,304 @@ def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None
         echo=click.echo)
 
 
+# ------------------------------------------------------------------------------------- compliance
+
+
+def _print_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+_workers_option = click.option(
+    "--workers", type=click.IntRange(min=1), metavar="N",
+    help="Processes checking the events of the whole log (default: one per two CPUs from 4 CPUs on, up to 4, "
+    "for logs of 200,000 events or more; 1: none).")
+
+
+@cli.command("verify")
+@db_option
+@click.argument("session_ids", nargs=-1, metavar="[SESSION_ID]...")
+@click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also prove the database still extends this anchor (`recorder anchor`): no truncated tail, no "
+              "older copy restored.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: a report for scripts on stdout (ok, counts, first_problem, problems).")
+@_workers_option
+def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str | None, fmt: str,
+                   workers: int | None) -> None:
+    """Check the log's integrity: every stream's hash chain and payload hashes, sequence contiguity, global order
+    (gapless except audited prunes), stream and log heads, the columns derived from each payload, archived files,
+    snapshots and the audit trail. Without SESSION_IDs the whole log, else those sessions.
+
+    \b
+    Prints one `ok: ...` line, or exits 1 with the first bad place on stderr:
+      recorder: log is NOT intact: session sesn_01..., session stream, seq 42, position 1234: payload does not
+      match its payload_hash (payload or hash edited)
+    Examples:
+      recorder verify
+      recorder verify --anchor anchors/2026-11-30.json
+      recorder verify sesn_01ABC --format json
+    """
+    from recorder.compliance import anchor as anchors
+    from recorder.compliance.verify import verify
+    from recorder.store import EventStore
+
+    anchor = anchors.load(anchor_file) if anchor_file else None
+    with EventStore(db_url) as store:
+        report = verify(store, list(session_ids) or None, anchor=anchor, workers=workers)
+    if fmt == "json":
+        _print_json(report.to_json())
+    elif report.ok:
+        click.echo(report.summary())
+    report.raise_if_broken()
+
+
+@cli.command("anchor")
+@db_option
+@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="Write the anchor to FILE (default: standard output).")
+@_workers_option
+def anchor_command(db_url: str, output: str, workers: int | None) -> None:
+    """Verify the whole log, then write an anchor: every stream's event count and chain head, the log head, the
+    audit trail's head and one Merkle root over all streams (RFC 6962). Keep it somewhere else; later,
+    `recorder verify --anchor FILE` proves the database still extends it.
+
+    \b
+    Example:
+      recorder anchor -o /mnt/elsewhere/anchor-$(date +%F).json
+    """
+    from recorder.compliance import anchor as anchors
+    from recorder.compliance.verify import verify
+    from recorder.store import EventStore
+
+    with EventStore(db_url) as store:
+        anchor = anchors.anchor_from_report(verify(store, workers=workers))
+    if output == "-":
+        click.echo(anchor.dumps(), nl=False)
+        return
+    anchors.save(anchor, output)
+    click.echo(f"anchored {len(anchor.streams):,} streams at log head {anchor.log_head:,}: Merkle root "
+               f"{anchor.merkle_root} -> {output}")
+
+
+@cli.command("export")
+@db_option
+@click.argument("session_ids", nargs=-1, metavar="[SESSION_ID]...")
+@click.option("--all", "all_sessions", is_flag=True, help="Export every session in the log.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]), default="jsonl", show_default=True,
+              help="How events are written: JSON lines exactly as delivered, or Parquet rows.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="A new (or empty) directory for the bundle.")
+def export_command(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, fmt: str, out: str) -> None:
+    """Write a bundle a third party can check without the database (`recorder verify-bundle DIR`): per session
+    and thread the events exactly as delivered, in order; the archived files; manifest.json with every file's
+    sha256, counts, chain heads and a Merkle root; SHA256SUMS. The same log gives the same bytes (but for the
+    export time in the manifest).
+
+    \b
+    Examples:
+      recorder export sesn_01ABC sesn_01DEF --out case-1234/
+      recorder export --all --format parquet --out archive-2026-11/
+    """
+    from recorder.compliance.export import export
+    from recorder.compliance.verify import counted
+    from recorder.store import EventStore
+
+    if bool(session_ids) == all_sessions:
+        raise click.UsageError("give SESSION_IDs or --all (not both)")
+    with EventStore(db_url) as store:
+        summary = export(store, None if all_sessions else list(session_ids), out, fmt=fmt)
+    click.echo(f"exported {counted(summary.events, 'event')} in {counted(summary.streams, 'stream')} of "
+               f"{counted(summary.sessions, 'session')} and {counted(summary.files, 'file')} "
+               f"({summary.bytes:,} bytes, {fmt}) to {summary.path}; Merkle root {summary.merkle_root}")
+
+
+@cli.command("verify-bundle")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify_bundle_command(directory: str, fmt: str) -> None:
+    """Check an export bundle with no database: the manifest's own digest, every file's sha256, SHA256SUMS, every
+    stream's hash chain against the manifest's heads, the totals and the Merkle root. Exits 1 when any byte
+    changed."""
+    from recorder.compliance.bundle import verify_bundle
+
+    report = verify_bundle(directory)
+    if fmt == "json":
+        _print_json(report.to_json())
+    elif report.ok:
+        click.echo(report.summary())
+    report.raise_if_broken()
+
+
+_by_option = click.option("--by", "actor", metavar="NAME",
+                          help="Who is acting, for the audit trail (default: $RECORDER_ACTOR, else user@host).")
+
+
+@cli.group("hold")
+def hold_group() -> None:
+    """Legal hold: sessions `recorder prune` never removes. Holding and releasing go to the audit trail."""
+
+
+@hold_group.command("add")
+@db_option
+@click.argument("session_id")
+@click.option("--reason", required=True, help="Why (a case or ticket number), for the audit trail.")
+@_by_option
+def hold_add(db_url: str, session_id: str, reason: str, actor: str | None) -> None:
+    """Put SESSION_ID under legal hold."""
+    from recorder.compliance.retention import hold
+    from recorder.events import format_time
+    from recorder.store import EventStore
+
+    with EventStore(db_url) as store:
+        held, new = hold(store, session_id, reason=reason, actor=actor)
+    if new:
+        click.echo(f"{session_id} is under legal hold ({held.reason})")
+    else:
+        click.echo(f"{session_id} was already under legal hold since {format_time(held.held_at)} by {held.held_by} "
+                   f"({held.reason}); nothing changed")
+
+
+@hold_group.command("remove")
+@db_option
+@click.argument("session_id")
+@click.option("--reason", required=True, help="Why the hold ends, for the audit trail.")
+@_by_option
+def hold_remove(db_url: str, session_id: str, reason: str, actor: str | None) -> None:
+    """Release SESSION_ID's legal hold (retention applies to it again)."""
+    from recorder.compliance.retention import release
+    from recorder.store import EventStore
+
+    with EventStore(db_url) as store:
+        released = release(store, session_id, reason=reason, actor=actor)
+    click.echo(f"{session_id} is no longer under legal hold (was: {released.reason})")
+
+
+@hold_group.command("list")
+@db_option
+@click.argument("session_id", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
+    """Sessions under legal hold (or whether SESSION_ID is)."""
+    from recorder.events import format_time
+    from recorder.store import EventStore
+    from recorder.store.compliance import ComplianceStore
+
+    with EventStore(db_url) as store:
+        holds = ComplianceStore(store).holds(session_id)
+    if fmt == "json":
+        _print_json([{"session_id": h.session_id, "held_at": format_time(h.held_at), "held_by": h.held_by,
+                      "reason": h.reason} for h in holds])
+    elif not holds:
+        click.echo(f"{session_id} is not under legal hold" if session_id else "no session is under legal hold")
+    else:
+        _table(("SESSION", "HELD SINCE", "BY", "REASON"),
+               [(h.session_id, format_time(h.held_at) or "", h.held_by, h.reason) for h in holds])
+
+
+@cli.command("prune")
+@db_option
+@click.option("--older-than", required=True, metavar="DURATION",
+              help="Remove sessions whose last activity is older than this: 90d, 12h, 2w, 1y, 1y30d...")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--reason", help="Why, for the audit trail (default: retention: last activity older than DURATION).")
+@_by_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | None, actor: str | None,
+                  fmt: str) -> None:
+    """Retention: remove whole sessions whose last activity (the latest of the last event's processed_at and the
+    last time the recorder wrote anything for the session) is older than DURATION — never a session under legal
+    hold, nor one being recorded. Each removal goes to the audit trail with its counts and chain heads, and
+    `recorder verify` stays green.
+
+    \b
+    Examples:
+      recorder prune --older-than 1y --dry-run
+      recorder prune --older-than 400d --reason "policy RET-7"
+    """
+    from recorder.compliance.retention import prune
+    from recorder.compliance.verify import counted
+    from recorder.events import format_time
+    from recorder.store import EventStore
+
+    with EventStore(db_url) as store:
+        report = prune(store, older_than, dry_run=dry_run, actor=actor, reason=reason)
+    if fmt == "json":
+        _print_json({
+            "dry_run": dry_run, "older_than": older_than, "cutoff": format_time(report.cutoff),
+            "sessions": [{"session_id": p.session_id, "last_activity": format_time(p.last_activity),
+                          "events": p.events, "streams": p.streams, "files": len(p.files), "snapshots": p.snapshots,
+                          "audit_id": p.audit_id} for p in report.pruned],
+            "kept_held": report.held, "kept_recording": report.recording,
+        })
+        return
+    verb = "would remove" if dry_run else "removed"
+    for p in report.pruned:
+        click.echo(f"{verb} {p.session_id}: {counted(p.events, 'event')} in {counted(len(p.streams), 'stream')}, "
+                   f"{counted(len(p.files), 'file')}, last activity {format_time(p.last_activity)}")
+    kept = ""
+    if report.held:
+        kept += f"; kept {len(report.held)} under legal hold ({', '.join(report.held[:5])}"
+        kept += ", ...)" if len(report.held) > 5 else ")"
+    if report.recording:
+        kept += f"; kept {len(report.recording)} being recorded"
+    click.echo(f"{verb} {counted(len(report.pruned), 'session')} ({counted(report.events, 'event')}) with no "
+               f"activity since {format_time(report.cutoff)}{kept}")
+
+
+@cli.command("audit")
+@db_option
+@click.option("--session", "session_id", metavar="ID", help="Only this session's entries.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def audit_command(db_url: str, session_id: str | None, fmt: str) -> None:
+    """The compliance audit trail: every legal hold, release and prune — who, when, why, and what was removed
+    (json: the full details, with counts and chain heads)."""
+    from recorder.events import format_time
+    from recorder.store import EventStore
+    from recorder.store.compliance import ComplianceStore
+
+    with EventStore(db_url) as store:
+        entries = ComplianceStore(store).audit_entries(session_id)
+    if fmt == "json":
+        _print_json([{"audit_id": e.audit_id, "at": format_time(e.at), "action": e.action,
+                      "session_id": e.session_id, "actor": e.actor, "reason": e.reason, "details": e.data,
+                      "tool_version": e.tool_version, "entry_hash": e.entry_hash} for e in entries])
+    elif not entries:
+        click.echo("the audit trail is empty")
+    else:
+        _table(("ID", "AT", "ACTION", "SESSION", "BY", "REASON", "REMOVED"),
+               [(str(e.audit_id), format_time(e.at) or "", e.action, e.session_id or "-", e.actor, e.reason,
+                 f"{e.data.get('events', 0):,} events" if e.action == "prune" else "") for e in entries])
+
+
+@db.command("roles")
+@db_option
+@click.option("--writer", default="recorder_writer", show_default=True, help="Role that records: insert/append only.")
+@click.option("--reader", default="recorder_reader", show_default=True, help="Role that only reads.")
+@click.option("--sql", "print_sql", is_flag=True, help="Print the SQL instead of running it.")
+def db_roles(db_url: str, writer: str, reader: str, print_sql: bool) -> None:
+    """PostgreSQL: create (if missing) a writer role that can only append and a reader role that can only read,
+    and grant their privileges on this database (run as the tables' owner; again after each `db upgrade`).
+    Neither can delete from the log, touch holds or the audit trail, or prune: that stays with the owner.
+    Grant them to login roles: GRANT recorder_writer TO alice;"""
+    from recorder.store.compliance import grant_roles, role_statements
+
+    if print_sql:
+        for statement in role_statements(writer, reader):
+            click.echo(f"{statement};")
+        return
+    grant_roles(db_url, writer, reader)
+    click.echo(f"roles {writer} (append only) and {reader} (read only) are granted on this database")
+
+
 # ------------------------------------------------------------------------------------------- main
 
 

@@ -12,7 +12,8 @@ as a traceback.
     │   ├── StoreFull              the disk (or the server's disk) is full
     │   ├── SchemaError            the database is not migrated, or is newer than this version
     │   └── NotFound               no such session / thread / event in the log
-    ├── IntegrityViolation         the log fails verification (tampered, truncated, reordered)
+    ├── IntegrityViolation         the log fails verification (tampered, truncated, reordered), or a bundle does
+    ├── OutputError                cannot write an output file or directory (an export, an anchor)
     ├── ApiError                   the Managed Agents API refused or failed beyond retrying
     │   └── AuthError              the API key is missing or rejected
     ├── LeaseLost                  another recorder took over a session this one was recording
@@ -57,6 +58,10 @@ class NotFound(StoreError):
 
 
 class IntegrityViolation(RecorderError):
+    pass
+
+
+class OutputError(RecorderError):
     pass
 
 

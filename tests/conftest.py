@@ -24,6 +24,10 @@ SKIP_PG = os.environ.get("RECORDER_SKIP_PG") == "1"
 
 # Tables the contract tests empty between tests (children first).
 _DATA_TABLES = [
+    "retention_guard",
+    "pruned_ranges",
+    "legal_holds",
+    "compliance_audit",
     "events",
     "checkpoints",
     "streams",

@@ -207,3 +207,55 @@ session_files = Table(
     Column("archived_at", DateTime, nullable=False),
     Column("run_id", Integer, ForeignKey("recording_runs.run_id")),
 )
+
+# ---- compliance (migration 0002): legal holds, the audit trail, what retention removed; see recorder.compliance.
+#
+# - ``legal_holds`` — sessions that must never be pruned (one row per held session; holding and releasing are
+#   written to the audit trail). The foreign key means a held session cannot be deleted even by hand.
+# - ``compliance_audit`` — every hold, release and prune: who, when, why, and (JSON ``details``) what was removed
+#   with its counts and chain heads. Hash-chained (``entry_hash`` covers the entry and ``prev_hash``) and
+#   append-only by trigger, like the event log.
+# - ``pruned_ranges`` — the global positions removed by each audited prune, so ``verify`` can tell an audited gap
+#   from a deleted event.
+# - ``retention_guard`` — empty except inside a prune transaction: the append-only triggers let a DELETE through
+#   only for sessions listed here (and not held). See migrations/versions/0002_compliance.py.
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("session_id", Id, ForeignKey("sessions.session_id"), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("held_by", String(255), nullable=False),
+    Column("held_at", DateTime, nullable=False),
+)
+
+compliance_audit = Table(
+    "compliance_audit",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("session_id", Id),
+    Column("actor", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("tool_version", String(64), nullable=False),
+    Column("prev_hash", Hash, nullable=False),
+    Column("entry_hash", Hash, nullable=False),
+    Index(None, "session_id"),
+)
+
+pruned_ranges = Table(
+    "pruned_ranges",
+    metadata,
+    Column("first_position", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_position", BigInteger, nullable=False),
+    Column("audit_id", Integer, ForeignKey("compliance_audit.audit_id"), nullable=False),
+)
+
+retention_guard = Table(
+    "retention_guard",
+    metadata,
+    Column("session_id", Id, primary_key=True),
+    Column("audit_id", Integer, ForeignKey("compliance_audit.audit_id"), nullable=False),
+)

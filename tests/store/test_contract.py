@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from recorder.events import dump_json, raw_event
 from recorder.store import Checkpoint, EventStore
+from tests.compliance.support import tamper
 from tests.helpers import (
     assert_log_gapless,
     assert_stream_invariants,
@@ -198,8 +200,13 @@ def test_sequences_are_contiguous_per_stream_and_positions_global(store: EventSt
 def test_chain_detects_a_changed_payload(store: EventStore, backend_url: str) -> None:
     store.append(raws([message(i) for i in range(5)]))
     assert_stream_invariants(store, "sesn_a")
-    with store.engine.begin() as conn:
-        conn.execute(text("UPDATE events SET payload = replace(payload, 'number 2', 'number 9') WHERE seq = 3"))
+    edit = "UPDATE events SET payload = replace(payload, 'number 2', 'number 9') WHERE seq = 3"
+    # The database refuses the edit (append-only triggers, migration 0002)...
+    with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text(edit))
+    assert_stream_invariants(store, "sesn_a")
+    # ...and when an attacker owning the database bypasses them, the chain shows the edit.
+    tamper(store, edit)
     with pytest.raises(AssertionError):
         assert_stream_invariants(store, "sesn_a")
 

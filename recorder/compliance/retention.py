@@ -1,0 +1,117 @@
+"""Retention and legal hold.
+
+``recorder prune --older-than DURATION`` removes whole sessions whose **last activity** is older than DURATION:
+the latest of the last time the recorder wrote anything for the session (an event, a snapshot, an archived file)
+and the latest ``processed_at`` among its events. A session under legal hold is never removed, nor one being
+recorded right now (an unexpired lease). Each session is removed in its own transaction under the log's write lock,
+after checking all of that again; the audit trail gets one ``prune`` entry per session with what was removed:
+event counts, every stream's chain head, archived files (id, sha256, size), snapshot count and the global
+positions, which ``recorder verify`` then accepts as an audited gap.
+
+``recorder hold add|remove ID --reason`` puts a session under legal hold or releases it; both are audit entries.
+Who did it: ``--by``, else ``RECORDER_ACTOR``, else ``user@host``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from recorder.errors import ConfigError
+from recorder.store import EventStore
+from recorder.store.compliance import ComplianceStore, Hold, PrunedSession
+from recorder.store.log import utcnow
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION = re.compile(r"(\d+)\s*([smhdwy])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90d``, ``12h``, ``2w``, ``1y`` (365 days), ``30m`` (minutes), ``45s``, or a sum such as ``1y30d``."""
+    cleaned = text.strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not parts or _DURATION.sub("", cleaned).strip():
+        raise ConfigError(f"bad duration {text!r}: use a number and a unit (s, m, h, d, w, y), e.g. 90d or 1y")
+    seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
+    if seconds <= 0:
+        raise ConfigError(f"bad duration {text!r}: it must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def default_actor() -> str:
+    """Who is acting, for the audit trail: ``RECORDER_ACTOR``, else ``user@host``."""
+    actor = os.environ.get("RECORDER_ACTOR")
+    if actor:
+        return actor
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass(slots=True)
+class PruneReport:
+    older_than: str
+    cutoff: datetime
+    dry_run: bool
+    pruned: list[PrunedSession] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # past the cutoff, kept: under legal hold
+    recording: list[str] = field(default_factory=list)  # past the cutoff, kept: a recorder holds its lease
+
+    @property
+    def events(self) -> int:
+        return sum(p.events for p in self.pruned)
+
+
+def prune(
+    store: EventStore,
+    older_than: str,
+    *,
+    dry_run: bool = False,
+    actor: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> PruneReport:
+    """Remove (``dry_run``: list) every session whose last activity is older than ``older_than``, unless held."""
+    age = parse_duration(older_than)
+    now = now or utcnow()
+    cutoff = now - age
+    actor = actor or default_actor()
+    reason = reason or f"retention: last activity older than {older_than}"
+    compliance = ComplianceStore(store)
+    report = PruneReport(older_than, cutoff, dry_run)
+    for activity in compliance.activity():
+        if activity.last_activity >= cutoff:
+            continue
+        if activity.held:
+            report.held.append(activity.session_id)
+            continue
+        if activity.leased_until is not None and activity.leased_until > utcnow():
+            report.recording.append(activity.session_id)
+            continue
+        removed = compliance.prune_session(
+            activity.session_id, cutoff=cutoff, actor=actor, reason=reason, dry_run=dry_run,
+            criteria={"older_than": older_than},
+        )
+        if removed is not None:
+            report.pruned.append(removed)
+    return report
+
+
+def hold(store: EventStore, session_id: str, *, reason: str, actor: str | None = None) -> tuple[Hold, bool]:
+    """Put a session under legal hold; (the hold, whether it is new)."""
+    if not reason.strip():
+        raise ConfigError("a legal hold needs a --reason")
+    return ComplianceStore(store).add_hold(session_id, reason=reason, actor=actor or default_actor())
+
+
+def release(store: EventStore, session_id: str, *, reason: str, actor: str | None = None) -> Hold:
+    """Release a session's legal hold; returns the hold released."""
+    if not reason.strip():
+        raise ConfigError("releasing a legal hold needs a --reason")
+    return ComplianceStore(store).release_hold(session_id, reason=reason, actor=actor or default_actor())
