@@ -540,9 +540,14 @@ _workers_option = click.option(
               "older copy restored.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: a report for scripts on stdout (ok, counts, first_problem, problems).")
+@click.option("--against-api", is_flag=True,
+              help="Also list each session from the API (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL) and report any "
+              "event the log lacks or has extra, or holds in another order.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="With --against-api: wall-clock limit for the API comparison (exit 3).")
 @_workers_option
 def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str | None, fmt: str,
-                   workers: int | None) -> None:
+                   against_api: bool, deadline: float | None, workers: int | None) -> None:
     """Check the log's integrity: every stream's hash chain and payload hashes, sequence contiguity, global order
     (gapless except audited prunes), stream and log heads, the columns derived from each payload, archived files,
     snapshots and the audit trail. Without SESSION_IDs the whole log, else those sessions.
@@ -563,11 +568,38 @@ def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str |
     anchor = anchors.load(anchor_file) if anchor_file else None
     with EventStore(db_url) as store:
         report = verify(store, list(session_ids) or None, anchor=anchor, workers=workers)
+        if against_api:
+            comparison = _compare_with_api(store, list(session_ids) or store.session_ids(), deadline)
+            report.problems.extend(comparison.problems)
+            report.problems_found += len(comparison.problems)
+            for note in comparison.notes:
+                click.echo(f"note: {note}", err=True)
+            if fmt != "json" and not comparison.problems:
+                click.echo(f"ok: the API lists nothing the log lacks and nothing less ({comparison.events:,} events "
+                           f"in {comparison.streams:,} streams of {comparison.sessions:,} sessions compared)")
     if fmt == "json":
         _print_json(report.to_json())
     elif report.ok:
         click.echo(report.summary())
     report.raise_if_broken()
+
+
+def _compare_with_api(store: Any, session_ids: list[str], deadline: float | None) -> Any:
+    import asyncio
+
+    from recorder.compliance.against_api import compare
+    from recorder.ingest.api import Api
+    from recorder.ingest.deadline import Deadline
+    from recorder.record import make_client
+
+    async def run() -> Any:
+        client = make_client()
+        try:
+            return await compare(store, Api(client, Deadline(deadline)), session_ids)
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
 
 
 @cli.command("anchor")
