@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from recorder.emulator.wire import format_micros
+from recorder.money import minor_units
 
 # List prices in USD per million tokens: input, output, cache write (5 min), cache read.
 PRICES: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {
@@ -37,7 +38,8 @@ THREAD_STATUS_OF_EVENT = {
 
 
 def money(amount: Decimal) -> dict[str, str]:
-    return {"amount": f"{amount.quantize(Decimal('0.000001'))}", "currency": "USD"}
+    """An amount as the API writes it: an integer string of minor units ("2500" is $25.00)."""
+    return {"amount": minor_units(amount, "USD"), "currency": "USD"}
 
 
 @dataclass

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from recorder.events import parse_time
+from recorder.money import money_amount
 from recorder.replay.meta import SessionMeta
 from recorder.replay.timeline import TimelineEvent
 
@@ -128,7 +129,7 @@ class Usage:
 
     model_requests: int = 0
     tokens: TokenUsage = field(default_factory=TokenUsage)
-    list_cost: str | None = None  # the amount, a decimal string as the API sends it
+    list_cost: str | None = None  # the amount in major units, a decimal string
     currency: str | None = None
     list_cost_source: str | None = None  # "session.usage" (with the event id) or "snapshot"
     list_cost_event_id: str | None = None
@@ -642,13 +643,10 @@ class Folder:
 
 
 def _list_cost(usage: Any) -> tuple[str, str | None] | None:
-    """The ``list_cost`` of a usage object: (amount as a decimal string, currency)."""
-    cost = usage.get("list_cost") if isinstance(usage, dict) else None
-    if isinstance(cost, dict) and cost.get("amount") is not None:
-        return str(cost["amount"]), cost.get("currency")
-    if isinstance(cost, (int, float, str)) and not isinstance(cost, bool):
-        return str(cost), None
-    return None
+    """The ``list_cost`` of a usage object: (amount in major units as a decimal string, currency); the API's
+    minor units are converted by :func:`recorder.money.money_amount`."""
+    amount, currency = money_amount(usage.get("list_cost") if isinstance(usage, dict) else None)
+    return None if amount is None else (str(amount), currency)
 
 
 def fold(events: Iterable[TimelineEvent], meta: SessionMeta, *, snapshot_cost: bool = True) -> SessionState:

@@ -115,7 +115,7 @@ def test_sessions_list_filters_pages_and_snapshots(standard, client):
     assert repo.model_extra["authorization_token"].startswith("ghp_")  # the secret the recorder must scrub
     assert one.usage.list_cost is not None and one.usage.output_tokens > 0
     budget = client.beta.sessions.retrieve(names["budget"])
-    assert budget.budget is not None and budget.budget.max_list_cost.amount == "2.000000"
+    assert budget.budget is not None and budget.budget.max_list_cost.amount == "200"  # minor units: $2.00
 
 
 def test_files_list_and_download(standard, client):

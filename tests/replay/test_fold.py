@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from recorder.money import money_amount
 from recorder.replay.fold import Folder, content_text, fold, kind_of
 from recorder.replay.meta import load_meta
 from recorder.replay.timeline import Until, read_timeline
@@ -42,14 +43,14 @@ def test_list_cost_is_the_latest_figure_usage_event_or_snapshot(recorded: Record
     sid = recorded.sid(scenario)
     snapshot = recorded.emu.session(sid)
     state = _state(recorded, scenario)
-    assert state.usage.list_cost == snapshot["usage"]["list_cost"]["amount"]  # recorded after every event
+    assert state.usage.list_cost == str(money_amount(snapshot["usage"]["list_cost"])[0])  # recorded after every event
     assert state.usage.list_cost_source == "snapshot"
     assert Decimal(state.usage.list_cost) > 0
     assert state.usage.currency == "USD"
     usages = [e for e in session_events(recorded.emu, sid)[None] if e["type"] == "session.usage"]
     if usages:  # without the snapshot (a prefix), the latest session.usage event
         prefix = fold(read_timeline(recorded.store, sid), load_meta(recorded.store, sid), snapshot_cost=False)
-        assert prefix.usage.list_cost == usages[-1]["usage"]["list_cost"]["amount"]
+        assert prefix.usage.list_cost == str(money_amount(usages[-1]["usage"]["list_cost"])[0])
         assert prefix.usage.list_cost_source == "session.usage"
         assert prefix.usage.list_cost_event_id == usages[-1]["id"]
 
@@ -154,7 +155,8 @@ def test_a_prefix_folds_to_the_state_at_that_moment(recorded: Recorded) -> None:
         assert prefix.events == n + 1
         assert prefix.usage.model_requests == len(ends)
         assert prefix.usage.tokens.output_tokens == sum(e.data["model_usage"]["output_tokens"] for e in ends)
-        assert prefix.usage.list_cost == (usages[-1].data["usage"]["list_cost"]["amount"] if usages else None)
+        expected = str(money_amount(usages[-1].data["usage"]["list_cost"])[0]) if usages else None
+        assert prefix.usage.list_cost == expected
         statuses = [e for e in full[: n + 1] if e.type.startswith("session.status_")]
         assert prefix.status == (statuses[-1].type.removeprefix("session.status_").replace("rescheduled",
                                                                                             "rescheduling")
