@@ -840,6 +840,284 @@ def db_roles(db_url: str, writer: str, reader: str, print_sql: bool) -> None:
     click.echo(f"roles {writer} (append only) and {reader} (read only) are granted on this database")
 
 
+# -------------------------------------------------------------------------------------- analytics
+
+
+USAGE_GROUPS = ("session", "agent", "model", "day", "thread")  # analytics.queries.GROUPS (checked by a test)
+REPORT_FORMATS = ("table", "csv", "json", "parquet")
+
+
+def _analytics_options(command: Any) -> Any:
+    """--db, --analytics-db and --no-update: where the log and its DuckDB read model are, and whether to catch up."""
+    command = click.option(
+        "--no-update", is_flag=True,
+        help="Report from the analytics file as it is, without reading the log first (works without the log).",
+    )(command)
+    command = click.option(
+        "--analytics-db", "analytics_db", envvar="RECORDER_ANALYTICS_DB", metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB; default: beside a SQLite log, else in "
+        "~/.cache/recorder/analytics/). A read model: delete it any time, it is rebuilt from the log.",
+    )(command)
+    return db_option(command)
+
+
+def _window_options(command: Any) -> Any:
+    command = click.option("--until", metavar="TIME", help="Only before TIME (exclusive; same forms as --since).")(
+        command)
+    return click.option("--since", metavar="TIME",
+                        help="Only from TIME: 2026-03-02, 2026-03-02T10:00:00Z, today, yesterday, or 36h, 7d ago.")(
+        command)
+
+
+def _output_options(command: Any) -> Any:
+    command = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+                           help="Write to FILE instead of standard output (required for parquet).")(command)
+    return click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
+                        help="table for people; csv, json or parquet for scripts.")(command)
+
+
+def _analytics_progress() -> Any:
+    """A progress callback drawing one line on stderr while a long catch-up runs (terminals only)."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+    shown = [False]
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - started < 1.0 and not shown[0]:
+            return
+        shown[0] = True
+        end = "\n" if done >= total else ""
+        click.echo(f"\ranalytics: projected {done:,} of {total:,} log events ({done * 100 // max(total, 1)}%)"
+                   + end, err=True, nl=False)
+
+    return progress
+
+
+def _analytics_notice(message: str) -> None:
+    click.echo(f"analytics: {message}", err=True)
+
+
+def _open_analytics(db_url: str, analytics_db: str | None, no_update: bool) -> Any:
+    from analytics.service import opened
+
+    return opened(db_url, analytics_db, update=not no_update, progress=_analytics_progress(),
+                  notice=_analytics_notice)
+
+
+@cli.command()
+@_analytics_options
+@click.option("--by", type=click.Choice(USAGE_GROUPS), default="session", show_default=True,
+              help="Group by session, the session's agent, the model that served each request, UTC day, or thread.")
+@_window_options
+@click.option("--prices", "prices_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Your price table (JSON or CSV, per million tokens) to estimate cost next to the platform's "
+              "list_cost, with the drift. No price is built in.")
+@_output_options
+def usage(db_url: str, analytics_db: str | None, no_update: bool, by: str, since: str | None, until: str | None,
+          prices_file: str | None, fmt: str, output: str | None) -> None:
+    """Tokens, model requests and cost: sums over every span.model_request_end (threads included, each event
+    once), cache hit ratio, and the platform's list_cost (from session.usage events and session snapshots).
+
+    \b
+    Examples:
+      recorder usage                                  # by session, all time
+      recorder usage --by day --since 7d
+      recorder usage --by model --prices prices.json  # estimate and drift next to list_cost
+      recorder usage --by session --format json -o usage.json
+      recorder usage --by day --format parquet -o usage.parquet
+    """
+    from analytics import output as out
+    from analytics import prices, queries
+    from analytics.window import window
+
+    span = window(since, until)
+    table = prices.load(prices_file) if prices_file else None
+    with _open_analytics(db_url, analytics_db, no_update) as projection:
+        report = queries.usage(projection, by, span, table)
+    out.write(report, fmt, output)
+
+
+@cli.command()
+@_analytics_options
+@click.argument("session_id", required=False)
+@click.option("--stats", is_flag=True, help="Per-tool statistics (calls, error rate, p50/p95 duration, wait for "
+              "custom tool results and confirmations) instead of the calls.")
+@_window_options
+@_output_options
+def tools(db_url: str, analytics_db: str | None, no_update: bool, session_id: str | None, stats: bool,
+          since: str | None, until: str | None, fmt: str, output: str | None) -> None:
+    """Tool calls (built-in, MCP and custom) in order, each paired with its result (or none when no result was
+    recorded): a session's with SESSION_ID, else every session's. --stats: per-tool statistics.
+
+    \b
+    Examples:
+      recorder tools sesn_011C...                     # one session's calls
+      recorder tools sesn_011C... --format json       # id, name, kind, input, thread_id, result_id, is_error, ...
+      recorder tools --stats --since 30d
+    """
+    from analytics import output as out
+    from analytics import queries
+    from analytics.window import window
+
+    span = window(since, until)
+    with _open_analytics(db_url, analytics_db, no_update) as projection:
+        if stats:
+            report = queries.tool_stats(projection, session_id, span)
+        else:
+            report = queries.tool_calls(projection, session_id, span)
+    out.write(report, fmt, output)
+
+
+@cli.command()
+@_analytics_options
+@click.option("--by", type=click.Choice(USAGE_GROUPS), default="model", show_default=True,
+              help="Group by model, session, the session's agent, UTC day, or thread.")
+@_window_options
+@_output_options
+def latency(db_url: str, analytics_db: str | None, no_update: bool, by: str, since: str | None, until: str | None,
+            fmt: str, output: str | None) -> None:
+    """Model request latency (span.model_request_start to _end: p50, p95, p99, max) and time spent per status
+    (running, idle, requires_action, rescheduling).
+
+    \b
+    Examples:
+      recorder latency                  # by model
+      recorder latency --by day --since 7d
+      recorder latency --by thread --format csv
+    """
+    from analytics import output as out
+    from analytics import queries
+    from analytics.window import window
+
+    span = window(since, until)
+    with _open_analytics(db_url, analytics_db, no_update) as projection:
+        report = queries.latency(projection, by, span)
+    out.write(report, fmt, output)
+
+
+@cli.group()
+def analytics() -> None:
+    """The DuckDB read model behind usage, tools and latency: where it is, catching up, rebuilding, the HTML
+    report. It is projected from the event log and can be deleted and rebuilt at any time."""
+
+
+@analytics.command("status")
+@_analytics_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def analytics_status(db_url: str, analytics_db: str | None, no_update: bool, fmt: str) -> None:
+    """Where the analytics file is and how far behind the log it is (reads the log's head unless --no-update;
+    changes nothing)."""
+    import json
+
+    from analytics import location
+    from analytics.projection import Projection
+    from recorder.events import format_time
+    from recorder.store import EventStore
+    from recorder.store.sql import redact
+
+    path = location.resolve(db_url, analytics_db)
+    info: dict[str, Any] = {"path": str(path), "exists": path.exists(), "log": redact(db_url)}
+    if path.exists():
+        info["bytes"] = path.stat().st_size
+        with Projection(path, read_only=True) as projection:
+            state = projection.state()
+            info.update(position=state.position, log_rows=state.log_rows, source=state.source,
+                        updated_at=format_time(state.updated_at), snapshots_at=format_time(state.snapshots_at),
+                        tables=projection.table_counts())
+            shown = {"updated": _short_time(state.updated_at), "snapshots": _short_time(state.snapshots_at)}
+    if not no_update:
+        with EventStore(db_url) as store:
+            info["log_head"] = store.head_position()
+        if "position" in info:
+            info["behind"] = max(info["log_head"] - info["position"], 0)
+    if fmt == "json":
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"analytics file  {path}" + (f" ({info['bytes'] / 1e6:,.1f} MB)" if "bytes" in info else
+                                             " (not created yet: any report creates it)"))
+    click.echo(f"event log       {info['log']}")
+    if "position" in info:
+        behind = info.get("behind")
+        lag = "" if behind is None else (" (up to date)" if behind == 0 else f" ({behind:,} behind the log)")
+        click.echo(f"projected       {info['log_rows']:,} log events, through position {info['position']:,}{lag}")
+        click.echo(f"updated         {shown['updated']} UTC (snapshots {shown['snapshots']})")
+        click.echo("tables          " + ", ".join(f"{name} {count:,}" for name, count in info["tables"].items()))
+    elif "log_head" in info:
+        click.echo(f"log head        position {info['log_head']:,}")
+
+
+def _update_summary(path: Any, result: Any) -> None:
+    what = "rebuilt" if result.rebuilt == "rebuild" else "projected"
+    rate = f" ({result.rate:,.0f} events/s)" if result.rows else ""
+    click.echo(f"{what} {result.rows:,} log events in {result.seconds:.1f} s{rate}; {path} is at position "
+               f"{result.position:,} of {result.head:,}")
+    if result.rebuilt and result.rebuilt != "rebuild":
+        _analytics_notice(result.rebuilt)
+
+
+@analytics.command("update")
+@db_option
+@click.option("--analytics-db", "analytics_db", envvar="RECORDER_ANALYTICS_DB", metavar="PATH",
+              type=click.Path(dir_okay=False), help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB).")
+def analytics_update(db_url: str, analytics_db: str | None) -> None:
+    """Project the log's new events into the analytics file now (every report does this first anyway)."""
+    from analytics.service import update
+
+    path, result = update(db_url, analytics_db, progress=_analytics_progress())
+    _update_summary(path, result)
+
+
+@analytics.command("rebuild")
+@db_option
+@click.option("--analytics-db", "analytics_db", envvar="RECORDER_ANALYTICS_DB", metavar="PATH",
+              type=click.Path(dir_okay=False), help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB).")
+def analytics_rebuild(db_url: str, analytics_db: str | None) -> None:
+    """Empty the analytics file and project the whole log again (the tables come out identical)."""
+    from analytics.service import update
+
+    path, result = update(db_url, analytics_db, rebuild=True, progress=_analytics_progress())
+    _update_summary(path, result)
+
+
+@analytics.command("report")
+@_analytics_options
+@_window_options
+@click.option("--prices", "prices_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Your price table, to chart an estimate next to the platform's list cost.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False), default="usage-report.html",
+              show_default=True, help="Where to write the page ('-' for standard output).")
+def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, since: str | None, until: str | None,
+                     prices_file: str | None, output: str) -> None:
+    """A self-contained HTML page (no scripts, works offline) charting tokens, cost and model requests per day,
+    cost by agent and model, latency by model, with the top sessions and tools.
+
+    \b
+    Example:
+      recorder analytics report --since 30d --prices prices.json -o usage.html
+    """
+    from pathlib import Path
+
+    from analytics import html, prices
+    from analytics.window import window
+    from recorder.errors import StoreError
+    from recorder.store.sql import redact
+
+    span = window(since, until)
+    table = prices.load(prices_file) if prices_file else None
+    with _open_analytics(db_url, analytics_db, no_update) as projection:
+        page = html.render(projection, span, table, source=redact(db_url))
+    if output == "-":
+        sys.stdout.write(page)
+        return
+    try:
+        Path(output).write_text(page, encoding="utf-8")
+    except OSError as err:
+        raise StoreError(f"cannot write {output}: {err.strerror or err}") from None
+    click.echo(f"wrote {output}")
+
+
 # ------------------------------------------------------------------------------------------- main
 
 

@@ -22,13 +22,15 @@ from typing import Any
 SURROGATE_PREFIX = "~sha256:"
 
 
-def dump_json(obj: Any) -> str:
-    """Compact JSON text of ``obj`` that is always encodable as UTF-8."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+def dump_json(obj: Any, *, indent: int | None = None) -> str:
+    """JSON text of ``obj`` (compact, or indented) that is always encodable as UTF-8: non-ASCII stays as it is
+    unless a lone surrogate forces ASCII escapes."""
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(obj, ensure_ascii=False, separators=separators, indent=indent)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+        text = json.dumps(obj, ensure_ascii=True, separators=separators, indent=indent)
     return text
 
 

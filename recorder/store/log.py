@@ -708,6 +708,51 @@ class EventStore:
             ).mappings()
             return [dict(row) for row in rows]
 
+    # ====================================================================================================
+    # Reads for the analytics projection (analytics/). Owned by the analytics work; only reads.
+
+    def read_log_rows(
+        self, after_position: int = 0, limit: int = 10_000, until_position: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Like :meth:`read_log`, with only the columns a tailing read model needs, as plain tuples.
+
+        Up to ``limit`` events with position > ``after_position`` (and <= ``until_position`` if given), in
+        position order, each a tuple
+        ``(position, stream_id, session_id, thread_id, event_key, type, processed_at, payload)``. Several times
+        faster than :meth:`read_log` (no hashes, no dataclass per row, the driver's rows as they come): the
+        analytics projection reads the whole log with it.
+        """
+        c = t.events.c
+        query = (
+            select(c.position, c.stream_id, c.session_id, c.thread_id, c.event_key, c.type, c.processed_at, c.payload)
+            .where(c.position > after_position)
+            .order_by(c.position)
+            .limit(limit)
+        )
+        if until_position is not None:
+            query = query.where(c.position <= until_position)
+        with self._read() as conn:
+            rows = conn.execute(query).cursor.fetchall()
+        if self.dialect != "sqlite":
+            return rows
+        # SQLite keeps times as ISO text; fromisoformat is several times faster than the generic processor.
+        parse = datetime.fromisoformat
+        return [(p, s, se, th, k, ty, parse(at) if at else None, pl) for p, s, se, th, k, ty, at, pl in rows]
+
+    def latest_snapshots(self) -> list[tuple[str, str | None, str]]:
+        """The latest snapshot of every session (thread None) and thread that has one: (session, thread, JSON)."""
+        with self._read() as conn:
+            sessions = conn.execute(
+                select(t.sessions.c.session_id, t.sessions.c.snapshot).where(t.sessions.c.snapshot.is_not(None))
+            ).all()
+            threads = conn.execute(
+                select(t.threads.c.session_id, t.threads.c.thread_id, t.threads.c.snapshot).where(
+                    t.threads.c.snapshot.is_not(None)
+                )
+            ).all()
+        return [(s, None, p) for s, p in sessions] + [(s, th, p) for s, th, p in threads]
+
+    # ---- end of the analytics reads ------------------------------------------------------------------------
 
     # ====================================================================================================
     # Reads for replay, transcripts and `recorder serve` (recorder/replay, recorder/render, recorder/serve).

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import anthropic
+import pytest
 from click.testing import CliRunner, Result
 
 from recorder.cli import cli
@@ -166,3 +167,30 @@ def test_serve_command_serves_the_log(recorded: Recorded) -> None:
             process.kill()
             process.wait()
     assert process.returncode == 0, process.stderr.read()  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------------- against the analytics reports
+
+
+@pytest.fixture(scope="module")
+def analytics_db(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("analytics") / "analytics.duckdb")
+    result = CliRunner().invoke(cli, ["usage", "--db", recorded.url, "--analytics-db", path, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_json_transcript_agrees_with_the_tools_and_usage_reports(recorded: Recorded, analytics_db: str,
+                                                                 scenario: str) -> None:
+    sid = recorded.sid(scenario)
+    doc = json.loads(run(recorded, "transcript", sid, "--format", "json").output)
+    tools = CliRunner().invoke(cli, ["tools", sid, "--db", recorded.url, "--analytics-db", analytics_db,
+                                     "--no-update", "--format", "json"])
+    assert tools.exit_code == 0, tools.output
+    theirs = {call["id"]: {name: call[name] for name in TOOL_FIELDS} for call in json.loads(tools.output)}
+    ours = {call["id"]: {name: call[name] for name in TOOL_FIELDS} for call in doc["tool_calls"]}
+    assert ours == theirs
+    usage = CliRunner().invoke(cli, ["usage", "--by", "session", "--db", recorded.url, "--analytics-db", analytics_db,
+                                     "--no-update", "--format", "json"])
+    row = next(r for r in json.loads(usage.output) if r["session_id"] == sid)
+    assert {name: doc["usage"][name] for name in USAGE_FIELDS} == {name: row[name] for name in USAGE_FIELDS}
