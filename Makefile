@@ -25,8 +25,7 @@ test: install postgres chromium
 	$(PY) -m pytest -q
 
 demo: install
-	$(PY) -m recorder db upgrade --db sqlite:///recorder.db
-	$(PY) -m recorder db check --db sqlite:///recorder.db
+	$(PY) -m recorder demo --db sqlite:///recorder.db
 
 bench: install postgres
 	$(PY) -m tests.benchmarks

@@ -1118,6 +1118,27 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
     click.echo(f"wrote {output}")
 
 
+# ------------------------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@db_option
+@click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the emulated sessions.")
+@click.option("--live-interval", type=click.FloatRange(min=0.001), default=0.05, show_default=True,
+              metavar="SECONDS", help="Pace of the live session (seconds between its steps).")
+def demo(db_url: str, seed: int, live_interval: float) -> None:
+    """The whole job offline, in one command: start the API emulator, record its sessions (finished ones by
+    polling, a live multi-agent one by streaming) through the real SDK into the event log, then print a
+    transcript and a usage report rebuilt from the log alone. Safe to run again: nothing is recorded twice."""
+    from recorder import progress
+    from recorder.demo import run_demo
+
+    observer = progress.Terminal() if sys.stderr.isatty() else progress.Quiet()
+    result = run_demo(db_url, seed=seed, live_interval=live_interval, observer=observer)
+    if result.failed:
+        raise CliError(f"{result.failed} sessions failed to record; see above", 1)
+
+
 # ------------------------------------------------------------------------------------------- main
 
 

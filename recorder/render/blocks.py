@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from recorder.render.display import clean, duration, number, truncate
+from recorder.money import money_amount
+from recorder.render.display import clean, duration, money, number, truncate
 from recorder.replay.fold import Entry, SessionState
 
 RESULT_LINES = 40
@@ -208,9 +209,9 @@ class Describer:
 
     def _usage(self, entry: Entry) -> Block:
         usage = entry.event.data.get("usage")
-        cost = usage.get("list_cost") if isinstance(usage, dict) else None
-        amount = cost.get("amount") if isinstance(cost, dict) else cost
-        return Block("muted", f"Usage so far: list cost {self.clean(str(amount))}", entry, inline=True)
+        amount, currency = money_amount(usage.get("list_cost") if isinstance(usage, dict) else None)
+        shown = money(str(amount), currency) if amount is not None else "unknown"
+        return Block("muted", f"Usage so far: list cost {self.clean(shown)}", entry, inline=True)
 
     def _updated(self, entry: Entry) -> Block:
         keys = [k for k in entry.event.data if k not in ("id", "type", "processed_at")]

@@ -1,0 +1,33 @@
+"""`recorder demo` (what `make demo` runs): the whole job offline, and safe to run twice."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from recorder.cli import cli
+from recorder.store import EventStore
+
+
+def test_demo_records_then_shows_a_transcript_and_usage(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'recorder.db'}"
+    first = CliRunner().invoke(cli, ["demo", "--db", url, "--live-interval", "0.01"])
+    assert first.exit_code == 0, first.output
+    out = first.stdout
+    recorded = re.search(r"recorded (\d+) sessions: ([\d,]+) new events", out)
+    assert recorded and recorded.group(1) == "15" and int(recorded.group(2).replace(",", "")) > 1000
+    assert "## Transcript of sesn_" in out and "# Fix the red CI on main" in out and "**Model requests:**" in out
+    assert "## Usage by session" in out and "TOTAL" in out
+    with EventStore(url) as store:
+        sessions = store.sessions()
+        assert len(sessions) == 15
+        assert all(store.checkpoint(s.session_id).complete for s in sessions), "every session recorded to its end"
+        head = store.head_position()
+
+    second = CliRunner().invoke(cli, ["demo", "--db", url, "--live-interval", "0.01"])
+    assert second.exit_code == 0, second.output
+    assert "recorded 15 sessions: 0 new events (15 already complete in the log)" in second.stdout
+    with EventStore(url) as store:
+        assert store.head_position() == head
