@@ -39,7 +39,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select
 
 from recorder import __version__
 from recorder.errors import ConfigError, NotFound, StoreError
-from recorder.events import SURROGATE_PREFIX, format_time
+from recorder.events import SURROGATE_PREFIX, display_text, format_time
 from recorder.store import schema as t
 from recorder.store.log import EventStore, stream_key, utcnow
 from recorder.store.sql import make_engine, translate, translated
@@ -137,16 +137,6 @@ class PrunedSession:
 
 
 # ---------------------------------------------------------------------------------------- audit
-
-
-def clean_text(value: str) -> str:
-    """Text a database column can hold on both backends: NUL and lone surrogates become U+FFFD."""
-    value = value.replace("\x00", "\ufffd")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
-    return value
 
 
 def audit_entry_hash(
@@ -448,7 +438,7 @@ class ComplianceStore:
         """Add one entry to the audit chain. The caller holds the log's write lock."""
         a = t.compliance_audit.c
         prev = conn.execute(select(a.entry_hash).order_by(a.audit_id.desc()).limit(1)).scalar() or AUDIT_GENESIS
-        actor, reason = clean_text(actor), clean_text(reason)
+        actor, reason = display_text(actor) or "", display_text(reason) or ""
         text = json.dumps(details, ensure_ascii=True, separators=(",", ":"))
         digest = audit_entry_hash(prev, now, action, session_id, actor, reason, text, __version__)
         return int(
@@ -484,7 +474,7 @@ class ComplianceStore:
             ).first()
             if existing is not None:
                 return Hold(*existing), False
-            hold = Hold(session_id, clean_text(reason), clean_text(actor), now)
+            hold = Hold(session_id, display_text(reason) or "", display_text(actor) or "", now)
             conn.execute(insert(t.legal_holds).values(
                 session_id=session_id, reason=hold.reason, held_by=hold.held_by, held_at=now))
             self._append_audit(conn, action="hold", session_id=session_id, actor=actor, reason=reason,
