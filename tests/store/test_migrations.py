@@ -87,3 +87,19 @@ def test_the_application_never_calls_create_all() -> None:
         if "create_all(" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_the_db_commands_on_a_new_database(empty_url: str) -> None:
+    from click.testing import CliRunner
+
+    from recorder.cli import cli
+
+    runner = CliRunner()
+    upgraded = runner.invoke(cli, ["db", "upgrade", "--db", empty_url])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"database at {migrate.head()} (was empty)" in upgraded.stdout
+    assert set(migrate.tables(empty_url)) >= EXPECTED_TABLES
+    checked = runner.invoke(cli, ["db", "check", "--db", empty_url])
+    assert checked.exit_code == 0 and "matches the models" in checked.stdout
+    current = runner.invoke(cli, ["db", "current", "--db", empty_url])
+    assert current.exit_code == 0 and "up to date" in current.stdout
