@@ -272,14 +272,20 @@ class SessionRecorder:
                     await self.writer.release(self.lease)
 
     async def _record(self, mode: str) -> None:
-        follow_live = self.options.follow and not self.terminated.is_set()
-        if mode == "stream" and follow_live:
+        ended_before = self.terminated.is_set()
+        follow_live = self.options.follow and not ended_before
+        streamed = mode == "stream" and follow_live
+        if streamed:
             await self._stream_all()  # each stream ends with a last catch-up after the session terminated
         elif follow_live:
             await self._poll_until_terminated()
         else:
             await self._poll_once()
-        if follow_live or not self.terminated.is_set():
+        if not streamed and self.terminated.is_set() and not ended_before:
+            # The end was first seen during a pass that caught the streams up side by side: a thread may have been
+            # read before its last events. One more pass, begun after the end was seen, reads every stream whole.
+            await self._poll_once()
+        if follow_live or not ended_before:
             await self._snapshot()  # the status changed while we recorded (or may have)
         await self._files()
         if self.terminated.is_set():

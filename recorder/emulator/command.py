@@ -25,7 +25,8 @@ FAULT_ROWS = (
     ("duplicate[=N]", "streams repeat every N-th event (default every one); list pages overlap by N events"),
     ("slow_first_byte=S", "wait S seconds before the status line"),
     ("times=K", "the shaping faults (drop_after .. slow_first_byte) apply to the next K responses only"),
-    ("on=WHERE", "all (default) | events | list | stream: which requests the faults apply to"),
+    ("on=WHERE", "all (default) | events | list | stream | session_events | thread_events: which requests the "
+                 "faults apply to (session_events: the session stream's list and SSE; thread_events: threads')"),
 )
 FAULT_EXAMPLES = (
     ("--faults rate_limit=2,retry_after=0.5", "two 429s, then answers (the SDK retries after 0.5 s)"),

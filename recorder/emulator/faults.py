@@ -21,7 +21,8 @@ A spec is a comma-separated list of ``NAME[=VALUE]`` items, e.g. ``"drop_after=5
 ``times=K``            the shaping faults above (drop_after .. slow_first_byte) apply to the next K matching
                        responses only, then lift themselves (default: until cleared)
 ``on=WHERE``           which requests the faults apply to: ``all`` (default: every request about the session),
-                       ``events`` (event lists and streams), ``list`` (event lists) or ``stream`` (streams)
+                       ``events`` (event lists and streams), ``list`` (event lists), ``stream`` (streams),
+                       ``session_events`` (the session stream's list and stream) or ``thread_events`` (threads')
 =====================  =============================================================================================
 
 Status faults are served in the order rate_limit, overloaded, server_error (``rate_limit=1,server_error=1``
@@ -41,7 +42,7 @@ from recorder.errors import ConfigError
 FOREVER = -1  # a burst count meaning "every request until cleared"
 
 RequestKind = Literal["list", "stream", "other"]
-_ON_VALUES = ("all", "events", "list", "stream")
+_ON_VALUES = ("all", "events", "list", "stream", "session_events", "thread_events")
 
 
 @dataclass
@@ -111,11 +112,14 @@ class Faults:
         return (self.drop_after is not None or self.end_after is not None or self.heartbeat_only
                 or self.trickle is not None or self.duplicate is not None or self.slow_first_byte is not None)
 
-    def applies_to(self, kind: RequestKind) -> bool:
+    def applies_to(self, kind: RequestKind, thread: bool = False) -> bool:
+        """Whether these faults apply to a request of ``kind`` (``thread``: about a thread's events)."""
         if self.on == "all":
             return True
         if self.on == "events":
             return kind in ("list", "stream")
+        if self.on in ("session_events", "thread_events"):
+            return kind in ("list", "stream") and thread == (self.on == "thread_events")
         return self.on == kind
 
 
@@ -247,13 +251,14 @@ class FaultBook:
         with self._lock:
             return replace(self._global if session_id is None else self._sessions.get(session_id, Faults()))
 
-    def plan(self, session_id: str | None, kind: RequestKind) -> Plan:
-        """Decide (and consume) the faults for one response to a request about ``session_id``."""
+    def plan(self, session_id: str | None, kind: RequestKind, thread: bool = False) -> Plan:
+        """Decide (and consume) the faults for one response to a request about ``session_id`` (``thread``: about
+        one of its threads' events)."""
         with self._lock:
             layers = [self._global]
             if session_id is not None and session_id in self._sessions:
                 layers.append(self._sessions[session_id])
-            layers = [f for f in layers if f.applies_to(kind)]
+            layers = [f for f in layers if f.applies_to(kind, thread)]
             status = retry_after = None
             for faults in layers:
                 for name, code in _STATUS_ORDER:

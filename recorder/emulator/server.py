@@ -256,7 +256,8 @@ class _Handler(Endpoints, BaseHTTPRequestHandler):
             self.session_id = self._file_scope(args[0])
         elif args:
             self.session_id = args[0]
-        self.plan = self.api.faults.plan(self.session_id, _KINDS.get(name, "other"))
+        about_thread = "/threads/" in self.url_path
+        self.plan = self.api.faults.plan(self.session_id, _KINDS.get(name, "other"), thread=about_thread)
         if self.plan.slow_first_byte:
             self.api.stopping.wait(self.plan.slow_first_byte)
         if self.plan.status is not None:

@@ -11,7 +11,7 @@ import pytest
 
 from recorder.emulator import Emulator, FaultBook, Faults
 from recorder.errors import ConfigError, NotFound
-from tests.emulator.support import Reader, page_raw, sdk
+from tests.emulator.support import Reader, page_raw, sdk, thread_events_raw
 
 
 def _statuses(server, sid):
@@ -222,3 +222,20 @@ def test_fault_book_orders_statuses_and_scopes_shaping_faults():
     book.set(None, "server_error=1")
     book.set("s", None)
     assert book.plan("other-session", "other").status == 500 and book.plan("s", "other").status is None
+
+
+def test_faults_can_single_out_the_session_stream_or_the_threads() -> None:
+    emu = Emulator(seed=17)
+    sid = emu.add_session("multi_agent")
+    child = emu.thread_ids(sid)[1]
+    with emu.serve() as server:
+        client = sdk(server)
+        emu.set_faults(sid, "server_error=1,on=thread_events")
+        assert thread_events_raw(client, sid, None)  # the session stream is untouched
+        with pytest.raises(anthropic.InternalServerError):
+            thread_events_raw(client, sid, child)
+        emu.set_faults(sid, "server_error=1,on=session_events")
+        assert thread_events_raw(client, sid, child)
+        with pytest.raises(anthropic.InternalServerError):
+            thread_events_raw(client, sid, None)
+    emu.close()

@@ -110,3 +110,20 @@ def test_all_follow_discovers_sessions_created_later(store: EventStore) -> None:
         assert later, "the second session was added while the recorder ran"
         assert_exact(store, emu, [first, *later])
     emu.close()
+
+
+def test_a_session_that_ends_while_a_poll_pass_runs_is_read_whole(store: EventStore) -> None:
+    """Polling catches a session's streams up side by side. If the session stream is the one that shows the end,
+    the threads may have been read (or not even listed) before their last events: the recorder must read them
+    again before it calls the session complete."""
+    emu = Emulator(seed=36, heartbeat=0.2)
+    live = emu.add_session("live", interval=0.01, autostart=False)  # ~0.5 s; creates a child thread on the way
+    emu.set_faults(live, "slow_first_byte=2.5,times=1,on=session_events")  # the session stream answers late
+    with emu.serve() as server:
+        emu.start(live)
+        report = record(store, server, [live], mode="poll")  # no follow: one pass over what exists
+        assert emu.is_finished(live)
+        [outcome] = report.sessions
+        assert outcome.complete, "the late answer showed the end"
+        assert_exact(store, emu, [live])
+    emu.close()
