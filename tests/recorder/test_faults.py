@@ -132,4 +132,7 @@ def test_randomized_fault_trials_soak(sqlite_url: str, tmp_path) -> None:
         url = f"sqlite:///{tmp_path / f'trial{seed}.db'}"
         migrate.upgrade(url)
         with EventStore(url) as store:
-            run_trial(store, 5000 + seed)
+            try:
+                run_trial(store, 5000 + seed)
+            except AssertionError as err:
+                raise AssertionError(f"fault trial {5000 + seed}: {err}") from err

@@ -34,16 +34,14 @@ def crash_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
         time.sleep(rng.uniform(1.0, 3.5))  # interpreter start-up takes ~1 s; kill during the work
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
-        with EventStore(db_url) as store:
-            before = store.head_position()
         again = run_cli(args, env)
         assert again.returncode == 0, again.stderr
         with EventStore(db_url) as store:
             assert_exact(store, emu, sids)
-            runs = store.runs()
-            assert runs[0]["outcome"] == "ok"
-            if before:  # the killed run had started writing: it never finished, and says so
-                assert any(r["outcome"] == "running" for r in runs[1:])
+            outcomes = [r["outcome"] for r in store.runs()]
+            # The restart ended well; the killed run, if it had begun, either never finished (and says so) or
+            # finished just before the signal landed.
+            assert outcomes[0] == "ok" and set(outcomes[1:]) <= {"running", "ok"}, outcomes
     emu.close()
 
 
@@ -62,7 +60,11 @@ def test_sigkill_trials_soak(sqlite_template, tmp_path) -> None:
         db = tmp_path / f"crash{seed}.db"
         db.write_bytes(sqlite_template.read_bytes())
         rng = random.Random(seed)
-        crash_trial(f"sqlite:///{db}", 9000 + seed, faults=random_faults(rng) if rng.random() < 0.7 else None)
+        faults = random_faults(rng) if rng.random() < 0.7 else None
+        try:
+            crash_trial(f"sqlite:///{db}", 9000 + seed, faults=faults)
+        except AssertionError as err:
+            raise AssertionError(f"crash trial {9000 + seed} (faults {faults}): {err}") from err
 
 
 @pytest.mark.parametrize("processes", [2, 4])
