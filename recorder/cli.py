@@ -210,12 +210,12 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         try:
             report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
         except DeadlineReached as err:
-            _clear(observer)
+            observer.clear()
             raise DeadlineReached(
                 f"{err}; {observer.events:,} new events are committed — run the same command again to resume"
             ) from None
         except KeyboardInterrupt:
-            _clear(observer)
+            observer.clear()
             raise CliError(
                 f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
                 130,
@@ -223,7 +223,7 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         finally:
             if watchdog is not None:
                 watchdog.done()
-    _clear(observer)
+    observer.clear()
     for outcome in report.sessions:
         if as_json:
             click.echo(json.dumps(outcome.as_dict()))
@@ -240,11 +240,6 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         first = report.failed[0]
         more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
         raise CliError(f"{first.session_id}: {first.error}{more}", 1)
-
-
-def _clear(observer: Any) -> None:
-    if hasattr(observer, "clear"):
-        observer.clear()
 
 
 @cli.command()

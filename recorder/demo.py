@@ -63,8 +63,8 @@ def run_demo(
                 observer=observer,
                 client_factory=lambda: make_client(api_key=DEMO_KEY, base_url=server.base_url),
             )
-            if hasattr(observer, "clear"):
-                observer.clear()  # type: ignore[union-attr]
+            if observer is not None:
+                observer.clear()
             skipped = sum(1 for o in report.sessions if o.skipped)
             say(f"recorded {len(report.sessions)} sessions: {report.events_added:,} new events"
                 + (f" ({skipped} already complete in the log)" if skipped else ""))
