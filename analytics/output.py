@@ -21,7 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from analytics.report import Column, Report
+from recorder.analytics.report import Column, Report
+
 from recorder.errors import ConfigError, StoreError
 from recorder.events import dump_json, format_time
 

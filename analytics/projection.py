@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from recorder.analytics import duck, extract, parallel, schema
 
-from analytics import duck, extract, parallel, schema
 from recorder.store import EventStore
 from recorder.store.sql import redact
 

@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from analytics.prices import PriceTable
-from analytics.projection import Projection
-from analytics.report import Column, Report
-from analytics.window import Window
+from recorder.analytics.prices import PriceTable
+from recorder.analytics.projection import Projection
+from recorder.analytics.report import Column, Report
+from recorder.analytics.window import Window
+
 from recorder.errors import ConfigError, NotFound
 
 GROUPS = ("session", "agent", "model", "day", "thread")

@@ -10,8 +10,9 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from analytics import location
-from analytics.projection import Progress, Projection, UpdateResult
+from recorder.analytics import location
+from recorder.analytics.projection import Progress, Projection, UpdateResult
+
 from recorder.store import EventStore
 
 Notice = Callable[[str], None]

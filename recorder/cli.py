@@ -838,7 +838,7 @@ def db_roles(db_url: str, writer: str, reader: str, print_sql: bool) -> None:
 # -------------------------------------------------------------------------------------- analytics
 
 
-USAGE_GROUPS = ("session", "agent", "model", "day", "thread")  # analytics.queries.GROUPS (checked by a test)
+USAGE_GROUPS = ("session", "agent", "model", "day", "thread")  # recorder.analytics.queries.GROUPS (checked by a test)
 REPORT_FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -895,7 +895,7 @@ def _analytics_notice(message: str) -> None:
 
 
 def _open_analytics(db_url: str, analytics_db: str | None, no_update: bool) -> Any:
-    from analytics.service import opened
+    from recorder.analytics.service import opened
 
     return opened(db_url, analytics_db, update=not no_update, progress=_analytics_progress(),
                   notice=_analytics_notice)
@@ -923,9 +923,9 @@ def usage(db_url: str, analytics_db: str | None, no_update: bool, by: str, since
       recorder usage --by session --format json -o usage.json
       recorder usage --by day --format parquet -o usage.parquet
     """
-    from analytics import output as out
-    from analytics import prices, queries
-    from analytics.window import window
+    from recorder.analytics import output as out
+    from recorder.analytics import prices, queries
+    from recorder.analytics.window import window
 
     span = window(since, until)
     table = prices.load(prices_file) if prices_file else None
@@ -952,9 +952,9 @@ def tools(db_url: str, analytics_db: str | None, no_update: bool, session_id: st
       recorder tools sesn_011C... --format json       # id, name, kind, input, thread_id, result_id, is_error, ...
       recorder tools --stats --since 30d
     """
-    from analytics import output as out
-    from analytics import queries
-    from analytics.window import window
+    from recorder.analytics import output as out
+    from recorder.analytics import queries
+    from recorder.analytics.window import window
 
     span = window(since, until)
     with _open_analytics(db_url, analytics_db, no_update) as projection:
@@ -982,9 +982,9 @@ def latency(db_url: str, analytics_db: str | None, no_update: bool, by: str, sin
       recorder latency --by day --since 7d
       recorder latency --by thread --format csv
     """
-    from analytics import output as out
-    from analytics import queries
-    from analytics.window import window
+    from recorder.analytics import output as out
+    from recorder.analytics import queries
+    from recorder.analytics.window import window
 
     span = window(since, until)
     with _open_analytics(db_url, analytics_db, no_update) as projection:
@@ -1006,8 +1006,8 @@ def analytics_status(db_url: str, analytics_db: str | None, no_update: bool, fmt
     changes nothing)."""
     import json
 
-    from analytics import location
-    from analytics.projection import Projection
+    from recorder.analytics import location
+    from recorder.analytics.projection import Projection
     from recorder.events import format_time
     from recorder.store import EventStore
     from recorder.store.sql import redact
@@ -1058,7 +1058,7 @@ def _update_summary(path: Any, result: Any) -> None:
               type=click.Path(dir_okay=False), help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB).")
 def analytics_update(db_url: str, analytics_db: str | None) -> None:
     """Project the log's new events into the analytics file now (every report does this first anyway)."""
-    from analytics.service import update
+    from recorder.analytics.service import update
 
     path, result = update(db_url, analytics_db, progress=_analytics_progress())
     _update_summary(path, result)
@@ -1070,7 +1070,7 @@ def analytics_update(db_url: str, analytics_db: str | None) -> None:
               type=click.Path(dir_okay=False), help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB).")
 def analytics_rebuild(db_url: str, analytics_db: str | None) -> None:
     """Empty the analytics file and project the whole log again (the tables come out identical)."""
-    from analytics.service import update
+    from recorder.analytics.service import update
 
     path, result = update(db_url, analytics_db, rebuild=True, progress=_analytics_progress())
     _update_summary(path, result)
@@ -1094,8 +1094,8 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
     """
     from pathlib import Path
 
-    from analytics import html, prices
-    from analytics.window import window
+    from recorder.analytics import html, prices
+    from recorder.analytics.window import window
     from recorder.errors import StoreError
     from recorder.store.sql import redact
 

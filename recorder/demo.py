@@ -101,7 +101,7 @@ def write_transcript(store: EventStore, session_id: str, out: TextIO) -> None:
 
 def write_usage(db_url: str, out: TextIO) -> None:
     """Tokens and cost by session from the analytics read model (``recorder usage --by session``)."""
-    from analytics import output, queries, service
+    from recorder.analytics import output, queries, service
 
     with service.opened(db_url) as projection:
         output.write(queries.usage(projection, "session"), "table", stream=out)
