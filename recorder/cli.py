@@ -645,7 +645,7 @@ def export_command(db_url: str, session_ids: tuple[str, ...], all_sessions: bool
       recorder export --all --format parquet --out archive-2026-11/
     """
     from recorder.compliance.export import export
-    from recorder.compliance.verify import counted
+    from recorder.output.text import counted
     from recorder.store import EventStore
 
     if bool(session_ids) == all_sessions:
@@ -761,8 +761,8 @@ def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | Non
       recorder prune --older-than 400d --reason "policy RET-7"
     """
     from recorder.compliance.retention import prune
-    from recorder.compliance.verify import counted
     from recorder.events import format_time
+    from recorder.output.text import counted
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:

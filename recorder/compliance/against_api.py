@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from recorder.compliance.verify import Problem
+from recorder.compliance.report import Problem
 from recorder.errors import ApiError
 from recorder.events import raw_event
 from recorder.ingest.api import Api
