@@ -416,7 +416,7 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
       recorder transcript sesn_01... --until sevt_01...      # the session as it stood at that event
       recorder transcript sesn_01... --format json | jq .usage
     """
-    from recorder.replay.session import write_transcript
+    from recorder.recorded import write_transcript
     from recorder.store import EventStore
 
     cut = _parse_until(until)

@@ -93,7 +93,7 @@ def run_demo(
 
 def write_transcript(store: EventStore, session_id: str, out: TextIO) -> None:
     """The session's Markdown transcript, rebuilt from the log alone (``recorder transcript``)."""
-    from recorder.replay import RecordedSession
+    from recorder.recorded import RecordedSession
 
     out.write(RecordedSession(store, session_id).transcript("md"))
     out.flush()

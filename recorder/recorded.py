@@ -1,8 +1,11 @@
-"""The replay library's front door: one recorded session, read from the log.
+"""The library's front door to one recorded session, read from the log: its events, its state, its transcript.
+
+It sits above both :mod:`recorder.replay` (timeline, fold, pacing, typed events) and :mod:`recorder.render`
+(which renders what replay reads), so neither of those imports the other's way back.
 
 ::
 
-    from recorder.replay import RecordedSession
+    from recorder.recorded import RecordedSession
 
     with RecordedSession.open("sqlite:///recorder.db", "sesn_...") as session:
         for event in session.events():               # the SDK's typed events; dicts for unknown types
