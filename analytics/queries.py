@@ -29,10 +29,10 @@ from typing import Any
 
 from recorder.analytics.prices import PriceTable
 from recorder.analytics.projection import Projection
-from recorder.analytics.report import Column, Report
 from recorder.analytics.window import Window
 
 from recorder.errors import ConfigError, NotFound
+from recorder.output.report import Column, Report
 
 GROUPS = ("session", "agent", "model", "day", "thread")
 TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")

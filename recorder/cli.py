@@ -15,6 +15,7 @@ import click
 
 from recorder import __version__
 from recorder.errors import RecorderError
+from recorder.output.stdout import GuardedStream, StdoutFailed, silence
 
 DEFAULT_DB = "sqlite:///recorder.db"
 
@@ -48,6 +49,8 @@ class RecorderGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RecorderError as err:
+            if isinstance(err, StdoutFailed):
+                silence()
             raise CliError(str(err), err.exit_code) from None
         except BrokenPipeError:
             sys.stderr.close()
@@ -360,31 +363,6 @@ def _parse_until(value: str | None) -> Any:
     return Until.parse(value)
 
 
-def _transcript_file(path: str) -> Any:
-    """A text file written next to ``path`` and moved over it only when the command succeeds."""
-    import contextlib
-    import os
-    import tempfile
-
-    @contextlib.contextmanager
-    def opened() -> Any:
-        target = os.path.abspath(path)
-        handle, temp = tempfile.mkstemp(prefix=".transcript-", dir=os.path.dirname(target))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                yield out
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-
-    return opened()
-
-
 _replay_thread_option = click.option(
     "--thread", "thread", default="all", show_default=True, metavar="TID|all|session",
     help="Which streams: every thread merged (each event once), the session stream only, or one thread's own.")
@@ -400,7 +378,8 @@ _replay_until_option = click.option(
               help="Markdown, text (colour on a terminal), JSON for programs, or a self-contained HTML viewer.")
 @_replay_thread_option
 @_replay_until_option
-@click.option("-o", "--output", "output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("-o", "--output", "output", metavar="FILE",
+              help="Write to FILE (atomically) instead of standard output ('-').")
 @click.option("--max-chars", type=click.IntRange(min=0), default=2000, show_default=True,
               help="Cut tool inputs and results to this many characters (0: never; HTML keeps up to 20000).")
 @click.option("--color/--no-color", "colour", default=None, help="Colour text output (default: on a terminal).")
@@ -425,15 +404,17 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
         options["max_chars"] = max_chars
     elif fmt == "html" and max_chars:
         options["max_chars"] = max(max_chars, 20_000)
+    from recorder.output import files
+
     with EventStore(db_url) as store:
-        if output is None:
+        if files.is_stdout(output):
             if fmt == "text":
                 options["colour"] = sys.stdout.isatty() if colour is None else colour
             write_transcript(store, session_id, sys.stdout, format=fmt, thread=thread, until=cut, **options)
         else:
             if fmt == "text":
                 options["colour"] = bool(colour)
-            with _transcript_file(output) as out:
+            with files.opened(output) as out:
                 write_transcript(store, session_id, out, format=fmt, thread=thread, until=cut, **options)
 
 
@@ -613,14 +594,14 @@ def anchor_command(db_url: str, output: str, workers: int | None) -> None:
     """
     from recorder.compliance import anchor as anchors
     from recorder.compliance.verify import verify
+    from recorder.output import files
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
         anchor = anchors.anchor_from_report(verify(store, workers=workers))
-    if output == "-":
-        click.echo(anchor.dumps(), nl=False)
-        return
     anchors.save(anchor, output)
+    if files.is_stdout(output):
+        return
     click.echo(f"anchored {len(anchor.streams):,} streams at log head {anchor.log_head:,}: Merkle root "
                f"{anchor.merkle_root} -> {output}")
 
@@ -866,8 +847,9 @@ def _window_options(command: Any) -> Any:
 
 
 def _output_options(command: Any) -> Any:
-    command = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
-                           help="Write to FILE instead of standard output (required for parquet).")(command)
+    command = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+                           help="Write to FILE (atomically) instead of standard output ('-'); required for "
+                           "parquet.")(command)
     return click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
                         help="table for people; csv, json or parquet for scripts.")(command)
 
@@ -923,9 +905,9 @@ def usage(db_url: str, analytics_db: str | None, no_update: bool, by: str, since
       recorder usage --by session --format json -o usage.json
       recorder usage --by day --format parquet -o usage.parquet
     """
-    from recorder.analytics import output as out
     from recorder.analytics import prices, queries
     from recorder.analytics.window import window
+    from recorder.output import formats as out
 
     span = window(since, until)
     table = prices.load(prices_file) if prices_file else None
@@ -952,9 +934,9 @@ def tools(db_url: str, analytics_db: str | None, no_update: bool, session_id: st
       recorder tools sesn_011C... --format json       # id, name, kind, input, thread_id, result_id, is_error, ...
       recorder tools --stats --since 30d
     """
-    from recorder.analytics import output as out
     from recorder.analytics import queries
     from recorder.analytics.window import window
+    from recorder.output import formats as out
 
     span = window(since, until)
     with _open_analytics(db_url, analytics_db, no_update) as projection:
@@ -982,9 +964,9 @@ def latency(db_url: str, analytics_db: str | None, no_update: bool, by: str, sin
       recorder latency --by day --since 7d
       recorder latency --by thread --format csv
     """
-    from recorder.analytics import output as out
     from recorder.analytics import queries
     from recorder.analytics.window import window
+    from recorder.output import formats as out
 
     span = window(since, until)
     with _open_analytics(db_url, analytics_db, no_update) as projection:
@@ -1081,7 +1063,8 @@ def analytics_rebuild(db_url: str, analytics_db: str | None) -> None:
 @_window_options
 @click.option("--prices", "prices_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="Your price table, to chart an estimate next to the platform's list cost.")
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False), default="usage-report.html",
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              default="usage-report.html",
               show_default=True, help="Where to write the page ('-' for standard output).")
 def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, since: str | None, until: str | None,
                      prices_file: str | None, output: str) -> None:
@@ -1092,25 +1075,18 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
     Example:
       recorder analytics report --since 30d --prices prices.json -o usage.html
     """
-    from pathlib import Path
-
     from recorder.analytics import html, prices
     from recorder.analytics.window import window
-    from recorder.errors import StoreError
+    from recorder.output import files
     from recorder.store.sql import redact
 
     span = window(since, until)
     table = prices.load(prices_file) if prices_file else None
     with _open_analytics(db_url, analytics_db, no_update) as projection:
         page = html.render(projection, span, table, source=redact(db_url))
-    if output == "-":
-        sys.stdout.write(page)
-        return
-    try:
-        Path(output).write_text(page, encoding="utf-8")
-    except OSError as err:
-        raise StoreError(f"cannot write {output}: {err.strerror or err}") from None
-    click.echo(f"wrote {output}")
+    files.write_text(output, page)
+    if not files.is_stdout(output):
+        click.echo(f"wrote {output}")
 
 
 # ------------------------------------------------------------------------------------------- demo
@@ -1138,5 +1114,15 @@ def demo(db_url: str, seed: int, live_interval: float) -> None:
 
 
 def main() -> None:
-    """Console entry point (`recorder` and `python -m recorder`)."""
-    cli(prog_name="recorder")
+    """Console entry point (`recorder` and `python -m recorder`). Standard output is guarded: a write that fails
+    (a full disk) is one line on stderr and exit 1, also when it happens in --help or in the final flush."""
+    sys.stdout = GuardedStream(sys.stdout)  # type: ignore[assignment]
+    try:
+        try:
+            cli(prog_name="recorder")
+        finally:
+            sys.stdout.flush()
+    except StdoutFailed as err:
+        silence()
+        click.echo(f"recorder: {err}", err=True)
+        raise SystemExit(1) from None

@@ -27,8 +27,9 @@ from typing import Any
 from recorder import __version__
 from recorder.compliance import merkle
 from recorder.compliance.report import Problem, StreamHead, VerifyReport
-from recorder.errors import ConfigError, IntegrityViolation, OutputError
+from recorder.errors import ConfigError, IntegrityViolation
 from recorder.events import format_time
+from recorder.output import files
 from recorder.store import chain
 from recorder.store.compliance import AUDIT_GENESIS, AuditEntry
 
@@ -175,12 +176,6 @@ def compare(
 
 
 def save(anchor: Anchor, path: str | Path) -> None:
-    """Write an anchor file (atomically: a temporary file renamed into place)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.partial")
-    try:
-        temporary.write_text(anchor.dumps(), encoding="utf-8")
-        temporary.replace(target)
-    except OSError as err:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write the anchor to {target}: {err.strerror or err}") from None
+    """Write an anchor file (atomically, never over a device, a symlink or a directory: :mod:`recorder.output.files`);
+    ``-`` is standard output."""
+    files.write_text(path, anchor.dumps())
