@@ -74,6 +74,12 @@ def cli() -> None:
     """
 
 
+def _print_json(data: Any) -> None:
+    from recorder.output.formats import json_text
+
+    click.echo(json_text(data), nl=False)
+
+
 # --------------------------------------------------------------------------------------------- db
 
 
@@ -250,45 +256,21 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def sessions(db_url: str, fmt: str) -> None:
     """Recorded sessions: status, event and thread counts, time of the last event and of the last recording."""
-    import json
-
-    from recorder.events import format_time
+    from recorder.output import listings
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
         rows = store.sessions()
         complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
     if fmt == "json":
-        click.echo(json.dumps([
-            {
-                "session_id": r.session_id, "status": r.status, "title": r.title, "agent": r.agent_name,
-                "model": r.model, "created_at": format_time(r.created_at), "events": r.events,
-                "threads": r.threads, "first_event_at": format_time(r.first_event_at),
-                "last_event_at": format_time(r.last_event_at), "last_recorded_at": format_time(r.last_recorded_at),
-                "complete": r.session_id in complete,
-            }
-            for r in rows
-        ], indent=2))
+        _print_json(listings.sessions_json(rows, complete))
         return
     if not rows:
         click.echo("no sessions recorded yet; try `recorder record --all` (or `recorder demo`)")
         return
-    header = ("SESSION", "STATUS", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE")
-    table = [header] + [
-        (r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), f"{r.events:,}",
-         str(r.threads), _short_time(r.last_event_at), _short_time(r.last_recorded_at),
-         " / ".join(x for x in (r.agent_name, r.model) if x), (r.title or "")[:40])
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    click.echo(listings.sessions_table(rows, complete), nl=False)
     if any(r.session_id not in complete for r in rows):
         click.echo("* still recording or not recorded to its end yet", err=True)
-
-
-def _short_time(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
 @cli.command()
@@ -489,17 +471,6 @@ def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None
 # ------------------------------------------------------------------------------------- compliance
 
 
-def _print_json(data: Any) -> None:
-    import json
-
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 _workers_option = click.option(
@@ -705,20 +676,18 @@ def hold_remove(db_url: str, session_id: str, reason: str, actor: str | None) ->
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
     """Sessions under legal hold (or whether SESSION_ID is)."""
-    from recorder.events import format_time
+    from recorder.output import listings
     from recorder.store import EventStore
     from recorder.store.compliance import ComplianceStore
 
     with EventStore(db_url) as store:
         holds = ComplianceStore(store).holds(session_id)
     if fmt == "json":
-        _print_json([{"session_id": h.session_id, "held_at": format_time(h.held_at), "held_by": h.held_by,
-                      "reason": h.reason} for h in holds])
+        _print_json(listings.holds_json(holds))
     elif not holds:
         click.echo(f"{session_id} is not under legal hold" if session_id else "no session is under legal hold")
     else:
-        _table(("SESSION", "HELD SINCE", "BY", "REASON"),
-               [(h.session_id, format_time(h.held_at) or "", h.held_by, h.reason) for h in holds])
+        click.echo(listings.holds_table(holds), nl=False)
 
 
 @cli.command("prune")
@@ -749,13 +718,7 @@ def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | Non
     with EventStore(db_url) as store:
         report = prune(store, older_than, dry_run=dry_run, actor=actor, reason=reason)
     if fmt == "json":
-        _print_json({
-            "dry_run": dry_run, "older_than": older_than, "cutoff": format_time(report.cutoff),
-            "sessions": [{"session_id": p.session_id, "last_activity": format_time(p.last_activity),
-                          "events": p.events, "streams": p.streams, "files": len(p.files), "snapshots": p.snapshots,
-                          "audit_id": p.audit_id} for p in report.pruned],
-            "kept_held": report.held, "kept_recording": report.recording,
-        })
+        _print_json(report.to_json())
         return
     verb = "would remove" if dry_run else "removed"
     for p in report.pruned:
@@ -778,22 +741,18 @@ def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | Non
 def audit_command(db_url: str, session_id: str | None, fmt: str) -> None:
     """The compliance audit trail: every legal hold, release and prune — who, when, why, and what was removed
     (json: the full details, with counts and chain heads)."""
-    from recorder.events import format_time
+    from recorder.output import listings
     from recorder.store import EventStore
     from recorder.store.compliance import ComplianceStore
 
     with EventStore(db_url) as store:
         entries = ComplianceStore(store).audit_entries(session_id)
     if fmt == "json":
-        _print_json([{"audit_id": e.audit_id, "at": format_time(e.at), "action": e.action,
-                      "session_id": e.session_id, "actor": e.actor, "reason": e.reason, "details": e.data,
-                      "tool_version": e.tool_version, "entry_hash": e.entry_hash} for e in entries])
+        _print_json(listings.audit_json(entries))
     elif not entries:
         click.echo("the audit trail is empty")
     else:
-        _table(("ID", "AT", "ACTION", "SESSION", "BY", "REASON", "REMOVED"),
-               [(str(e.audit_id), format_time(e.at) or "", e.action, e.session_id or "-", e.actor, e.reason,
-                 f"{e.data.get('events', 0):,} events" if e.action == "prune" else "") for e in entries])
+        click.echo(listings.audit_table(entries), nl=False)
 
 
 @db.command("roles")
@@ -986,43 +945,13 @@ def analytics() -> None:
 def analytics_status(db_url: str, analytics_db: str | None, no_update: bool, fmt: str) -> None:
     """Where the analytics file is and how far behind the log it is (reads the log's head unless --no-update;
     changes nothing)."""
-    import json
+    from recorder.analytics import status
 
-    from recorder.analytics import location
-    from recorder.analytics.projection import Projection
-    from recorder.events import format_time
-    from recorder.store import EventStore
-    from recorder.store.sql import redact
-
-    path = location.resolve(db_url, analytics_db)
-    info: dict[str, Any] = {"path": str(path), "exists": path.exists(), "log": redact(db_url)}
-    if path.exists():
-        info["bytes"] = path.stat().st_size
-        with Projection(path, read_only=True) as projection:
-            state = projection.state()
-            info.update(position=state.position, log_rows=state.log_rows, source=state.source,
-                        updated_at=format_time(state.updated_at), snapshots_at=format_time(state.snapshots_at),
-                        tables=projection.table_counts())
-            shown = {"updated": _short_time(state.updated_at), "snapshots": _short_time(state.snapshots_at)}
-    if not no_update:
-        with EventStore(db_url) as store:
-            info["log_head"] = store.head_position()
-        if "position" in info:
-            info["behind"] = max(info["log_head"] - info["position"], 0)
+    info = status.status(db_url, analytics_db, read_log=not no_update)
     if fmt == "json":
-        click.echo(json.dumps(info, indent=2))
-        return
-    click.echo(f"analytics file  {path}" + (f" ({info['bytes'] / 1e6:,.1f} MB)" if "bytes" in info else
-                                             " (not created yet: any report creates it)"))
-    click.echo(f"event log       {info['log']}")
-    if "position" in info:
-        behind = info.get("behind")
-        lag = "" if behind is None else (" (up to date)" if behind == 0 else f" ({behind:,} behind the log)")
-        click.echo(f"projected       {info['log_rows']:,} log events, through position {info['position']:,}{lag}")
-        click.echo(f"updated         {shown['updated']} UTC (snapshots {shown['snapshots']})")
-        click.echo("tables          " + ", ".join(f"{name} {count:,}" for name, count in info["tables"].items()))
-    elif "log_head" in info:
-        click.echo(f"log head        position {info['log_head']:,}")
+        _print_json(info)
+    else:
+        click.echo(status.describe(info), nl=False)
 
 
 def _update_summary(path: Any, result: Any) -> None:

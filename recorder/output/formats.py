@@ -16,7 +16,7 @@ import json
 import math
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -178,7 +178,7 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def render_table(report: Report, max_width: int | None = None) -> str:
+def render_table(report: Report, max_width: int | None = None, *, align_right: Collection[str] = ()) -> str:
     """The report as an aligned table (only ``in_table`` columns), a totals row and the notes."""
     shown = [(i, c) for i, c in enumerate(report.columns) if c.in_table]
     names = [c.name for c in report.columns]
@@ -199,7 +199,8 @@ def render_table(report: Report, max_width: int | None = None) -> str:
     if max_width:
         _fit(widths, headers, [c for _, c in shown], max_width)
     align: list[Callable[[str, int], str]] = [
-        (lambda s, w: s.rjust(w)) if c.kind in NUMERIC else (lambda s, w: s.ljust(w)) for _, c in shown
+        (lambda s, w: s.rjust(w)) if c.kind in NUMERIC or c.name in align_right else (lambda s, w: s.ljust(w))
+        for _, c in shown
     ]
 
     def line(values: list[str]) -> str:
@@ -214,6 +215,19 @@ def render_table(report: Report, max_width: int | None = None) -> str:
             out += ["  ".join("─" * w for w in widths), line(total)]
     out += [f"note: {note}" for note in report.notes]
     return "\n".join(out) + "\n"
+
+
+def simple_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Collection[str] = ()) -> str:
+    """Rows of ready-made text as a table (the same renderer as every report; columns named in ``numeric`` are
+    right-aligned)."""
+    columns = [Column(name, "text") for name in header]
+    report = Report("", columns, [tuple(row) for row in rows])
+    return render_table(report, align_right=frozenset(numeric))
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON for scripts, one trailing newline."""
+    return dump_json(data, indent=2) + "\n"
 
 
 def _fit(widths: list[int], headers: list[str], columns: list[Column], max_width: int) -> None:
