@@ -9,13 +9,13 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from recorder.analytics import charts, queries
-from recorder.analytics.prices import PriceTable
-from recorder.analytics.projection import Projection
-from recorder.analytics.window import Window
-
 from recorder.output.formats import display_value
 from recorder.output.report import Report
+
+from . import charts, queries
+from .prices import PriceTable
+from .projection import Projection
+from .window import Window
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}

@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from recorder.analytics.extract import Batch, Flattener
-
 from recorder.store import EventStore
+
+from .extract import Batch, Flattener
 
 RANGE_ROWS = 20_000
 MIN_ROWS = 100_000  # below this, worker start-up costs more than it saves

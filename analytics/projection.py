@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,10 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from recorder.analytics import duck, extract, parallel, schema
 
 from recorder.store import EventStore
 from recorder.store.sql import redact
+
+from . import duck, extract, parallel, schema
 
 BATCH_ROWS = 20_000
 CHECKPOINT_THRESHOLD = "1GB"
@@ -416,8 +417,9 @@ class Projection:
 
     # ----------------------------------------------------------------------------------------- reads
 
-    def query(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        """Run SQL on the read model (errors translated); fetch from the returned cursor."""
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run SQL on the read model (errors translated); fetch from the returned cursor. ``params``: positional
+        (``?``) or named (``$name``, a mapping: what the reports in :mod:`.queries` pass)."""
         with duck.translated(self.path):
             return self.con.execute(sql, params or [])
 

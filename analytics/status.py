@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from recorder.analytics import location
-from recorder.analytics.projection import Projection
-
 from recorder.events import format_time, parse_time
 from recorder.output.listings import short_time
 from recorder.store import EventStore
 from recorder.store.sql import redact
+
+from . import location
+from .projection import Projection
 
 
 def status(db_url: str, analytics_db: str | Path | None, *, read_log: bool = True) -> dict[str, Any]:

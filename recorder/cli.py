@@ -36,7 +36,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class; ours is per error
 
     def show(self, file: Any = None) -> None:
         click.echo(f"recorder: {self.format_message()}", err=True)
@@ -1045,7 +1045,7 @@ def demo(db_url: str, seed: int, live_interval: float) -> None:
 def main() -> None:
     """Console entry point (`recorder` and `python -m recorder`). Standard output is guarded: a write that fails
     (a full disk) is one line on stderr and exit 1, also when it happens in --help or in the final flush."""
-    sys.stdout = GuardedStream(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = GuardedStream(sys.stdout)
     try:
         try:
             cli(prog_name="recorder")

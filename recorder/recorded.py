@@ -23,7 +23,7 @@ It sits above both :mod:`recorder.replay` (timeline, fold, pacing, typed events)
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from recorder.errors import ConfigError
@@ -113,12 +113,11 @@ def write_transcript(store: EventStore, session_id: str, out: Any, *, format: st
         raise ConfigError(f"unknown transcript format {format!r}; choose one of {', '.join(FORMATS)}")
     meta = meta or load_meta(store, session_id)
     events = read_timeline(store, session_id, thread=thread, until=until, meta=meta)
-    if format == "md":
-        from recorder.render.markdown import write_markdown as writer
-    elif format == "text":
-        from recorder.render.plain import write_text as writer  # type: ignore[assignment]
-    elif format == "json":
-        from recorder.render.structured import write_json as writer  # type: ignore[assignment]
-    else:
-        from recorder.render.html import write_html as writer  # type: ignore[assignment]
-    return writer(events, meta, out, until=until, view=thread, **options)
+    from recorder.render.html import write_html
+    from recorder.render.markdown import write_markdown
+    from recorder.render.plain import write_text
+    from recorder.render.structured import write_json
+
+    writers: dict[str, Callable[..., SessionState]] = {"md": write_markdown, "text": write_text, "json": write_json,
+                                                        "html": write_html}
+    return writers[format](events, meta, out, until=until, view=thread, **options)

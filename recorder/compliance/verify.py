@@ -333,16 +333,16 @@ def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: list[t
         by_audit.setdefault(audit_id, []).append((first, last))
     prunes = {e.audit_id: e for e in entries if e.action == "prune"}
     for audit_id, spans in by_audit.items():
-        entry = prunes.get(audit_id)
+        prune = prunes.get(audit_id)
         count = sum(last - first + 1 for first, last in spans)
-        if entry is None:
+        if prune is None:
             checker.add(Problem("audit", f"pruned_ranges refer to audit entry {audit_id}, which is not a prune"))
             continue
-        data = _details(entry)
+        data = _details(prune)
         if count != data.get("events") or len(spans) != (data.get("positions") or {}).get("ranges"):
             checker.add(Problem("audit", f"pruned_ranges of audit entry {audit_id} cover {count} positions in "
                                 f"{len(spans)} ranges; the prune removed {data.get('events')} events "
-                                "(pruned ranges edited)", entry.session_id))
+                                "(pruned ranges edited)", prune.session_id))
 
 
 def _details(entry: AuditEntry) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def _stdout(binary: bool) -> Iterator[IO[Any]]:
 def _stream_into(path: PathLike, target: Path, binary: bool) -> Iterator[IO[Any]]:
     """A character device or FIFO: written into, never replaced."""
     try:
-        handle = open(target, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"}))  # noqa: SIM115
+        handle: IO[Any] = open(target, "wb") if binary else open(target, "w", encoding="utf-8")  # noqa: SIM115
     except OSError as err:
         raise OutputError(f"cannot write {path}: {_reason(err)}") from None
     try:
@@ -115,11 +115,12 @@ def opened(path: PathLike | None, *, binary: bool = False) -> Iterator[IO[Any]]:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(temp, 0o666 & ~umask)
-        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) \
-                as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+        temporary: IO[Any] = (os.fdopen(handle, "wb") if binary
+                              else os.fdopen(handle, "w", encoding="utf-8", newline=""))
+        with temporary:
+            yield temporary
+            temporary.flush()
+            os.fsync(temporary.fileno())
         os.replace(temp, target)
     except OSError as err:
         _discard(temp)

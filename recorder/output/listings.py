@@ -12,36 +12,81 @@ from recorder.events import format_time
 from recorder.output.formats import simple_table
 
 
+# What the listings read of the store's rows (read-only, so frozen dataclasses fit).
 class SessionLike(Protocol):
-    session_id: str
-    status: str | None
-    title: str | None
-    agent_name: str | None
-    model: str | None
-    created_at: datetime | None
-    events: int
-    threads: int
-    first_event_at: datetime | None
-    last_event_at: datetime | None
-    last_recorded_at: datetime
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def status(self) -> str | None: ...
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def agent_name(self) -> str | None: ...
+
+    @property
+    def model(self) -> str | None: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+    @property
+    def events(self) -> int: ...
+
+    @property
+    def threads(self) -> int: ...
+
+    @property
+    def first_event_at(self) -> datetime | None: ...
+
+    @property
+    def last_event_at(self) -> datetime | None: ...
+
+    @property
+    def last_recorded_at(self) -> datetime: ...
 
 
 class HoldLike(Protocol):
-    session_id: str
-    reason: str
-    held_by: str
-    held_at: datetime
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def held_by(self) -> str: ...
+
+    @property
+    def held_at(self) -> datetime: ...
 
 
 class AuditLike(Protocol):
-    audit_id: int
-    at: datetime
-    action: str
-    session_id: str | None
-    actor: str
-    reason: str
-    tool_version: str
-    entry_hash: str
+    @property
+    def audit_id(self) -> int: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def tool_version(self) -> str: ...
+
+    @property
+    def entry_hash(self) -> str: ...
+
 
     @property
     def data(self) -> Any: ...
