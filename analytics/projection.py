@@ -104,6 +104,7 @@ class Projection:
     def __init__(self, path: str | Path, *, read_only: bool = False, wait: float = duck.LOCK_WAIT_SECONDS) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        existed = self.path.exists()
         self.con = duck.connect(self.path, read_only=read_only, wait=wait)
         try:
             with duck.translated(self.path):
@@ -113,6 +114,8 @@ class Projection:
                 self.schema_note = self._ensure_schema()
         except BaseException:
             self.con.close()
+            if not existed and not read_only:
+                duck.discard_new(self.path)  # a full disk must not leave a file that blocks the next run
             raise
 
     def close(self) -> None:

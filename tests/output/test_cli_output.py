@@ -109,3 +109,15 @@ def test_stdout_on_a_full_disk_is_one_line(args: list[str], log_url: str, tmp_pa
                               stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=60, check=False)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == ["recorder: cannot write to standard output: No space left on device"]
+
+
+def test_the_analytics_file_on_a_full_disk_is_not_left_behind(log_url: str, full_disk: Path) -> None:
+    """A read model that could not be created leaves no 0-byte file: the next run (with space) just works."""
+    duck = full_disk / "analytics.duckdb"
+    first = run("usage", "--db", log_url, "--analytics-db", str(duck))
+    assert first.exit_code == 1 and "full" in first.stderr and "Traceback" not in first.stderr
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    (full_disk / "filler").unlink()
+    subprocess.run(["mount", "-o", "remount,size=64m", str(full_disk)], check=True)  # room for the whole file
+    second = run("usage", "--db", log_url, "--analytics-db", str(duck))
+    assert second.exit_code == 0, second.output
