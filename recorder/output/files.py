@@ -146,7 +146,7 @@ def write_bytes(path: PathLike | None, data: bytes) -> None:
         stream.write(data)
 
 
-def write_via(path: PathLike, produce: Callable[[Path], None]) -> None:
+def write_via(path: PathLike, produce: Callable[[Path], object]) -> None:
     """For writers that need a path, not a stream (DuckDB's ``COPY ... TO``): ``produce`` writes the temporary
     file, which then replaces ``path`` like any other output. Not for standard output."""
     target, info = resolve(path)
