@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install postgres chromium test demo bench lint clean
+.PHONY: install postgres chromium test demo bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -32,6 +32,9 @@ bench: install postgres
 
 lint: install
 	$(PY) -m ruff check recorder analytics migrations tests
+
+typecheck: install
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -16,8 +16,11 @@ Modules, one job each (importing this package imports none of them, so the CLI s
     queries      the reports: ``usage``, ``tool_calls``, ``tool_stats``, ``latency`` -> ``Report``
     prices       a user-supplied price table, for estimates next to the platform's list cost
     window       --since / --until
-    report       ``Report`` and ``Column``: typed rows
-    output       a Report as a terminal table, CSV, JSON or Parquet
     charts, html the self-contained HTML report
     service      what the CLI calls: the read model of a log, brought up to date
+    status       where the read model is and how far behind the log (``recorder analytics status``)
+
+Reports are :class:`recorder.output.report.Report` objects, written by :mod:`recorder.output.formats` like every
+command's output. This folder installs as ``recorder.analytics`` (pyproject.toml maps it); its modules import
+each other relatively, so they read the same under that name and under the checkout's folder name.
 """

@@ -62,13 +62,23 @@ def translated(path: Path) -> Iterator[None]:
         raise translate(err, path) from None
 
 
+def discard_new(path: Path) -> None:
+    """Remove a file this process just created and failed to initialize (and DuckDB's write-ahead log beside it),
+    so that a full disk does not leave a 0-byte or half-made file that blocks the next run."""
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
 def connect(path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    """Open (creating it and its directory unless ``read_only``) the DuckDB file at ``path``."""
+    """Open (creating it and its directory unless ``read_only``) the DuckDB file at ``path``. A file this call
+    creates is removed again when opening fails."""
     if read_only and not path.exists():
         raise StoreUnavailable(f"there is no analytics file at {path}; any report creates it from the log")
     if not read_only:
         with translated(path):
             path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
@@ -76,6 +86,8 @@ def connect(path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECO
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as err:
             if _LOCKED not in str(err).lower() or time.monotonic() >= deadline:
+                if not existed and not read_only:
+                    discard_new(path)
                 raise translate(err, path) from None
         time.sleep(delay)
         delay = min(delay * 2, 1.0)

@@ -15,6 +15,7 @@ an unparseable payload or an unknown type keeps only its ``log_events`` row, and
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -139,7 +140,10 @@ def content_chars(content: Any) -> int | None:
 Fact = tuple[str, tuple[Any, ...]]
 """A fact row of one event: (the Batch list it goes to, the row without its leading position)."""
 
-_MISSING = object()
+class _Missing(enum.Enum):
+    """Not memoized yet (None is a memoized answer: the payload has no facts)."""
+
+    MISSING = enum.auto()
 MEMO_MAX_CHARS = 1_000_000  # remember the facts of payloads up to this size (copies of big ones are rare)
 
 
@@ -179,17 +183,17 @@ class Flattener:
                 if handler is not None:
                     statuses((position, "session", PLAIN_STATUS[event_type], None, None))
                 continue
-            found = recent.get(payload, _MISSING)
-            if found is _MISSING:
-                found = older.get(payload, _MISSING)
-                if found is _MISSING:
+            found = recent.get(payload, _Missing.MISSING)
+            if found is _Missing.MISSING:
+                found = older.get(payload, _Missing.MISSING)
+                if found is _Missing.MISSING:
                     found = facts(event_type, payload, handler)
                 if size <= MEMO_MAX_CHARS:
-                    recent[payload] = found  # type: ignore[assignment]
+                    recent[payload] = found
             if found is None:
                 batch.unparseable += 1
                 continue
-            for name, tail in found:  # type: ignore[union-attr]
+            for name, tail in found:
                 appenders[name]((position, *tail))
         batch.payload_chars = chars
         known.update(new_streams)

@@ -9,12 +9,13 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from analytics import charts, queries
-from analytics.output import display_value
-from analytics.prices import PriceTable
-from analytics.projection import Projection
-from analytics.report import Report
-from analytics.window import Window
+from recorder.output.formats import display_value
+from recorder.output.report import Report
+
+from . import charts, queries
+from .prices import PriceTable
+from .projection import Projection
+from .window import Window
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}

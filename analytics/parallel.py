@@ -1,6 +1,6 @@
 """Reading and flattening a long stretch of the log in worker processes, while the caller writes DuckDB.
 
-Used by :meth:`analytics.projection.Projection.update` when it is far behind (a first projection, a rebuild).
+Used by :meth:`recorder.analytics.projection.Projection.update` when it is far behind (a first projection, a rebuild).
 The stretch is cut into fixed ranges of positions; each worker reads one range from the store (its own
 connection) and flattens it; the caller gets the ranges back **in order** and writes each in its own DuckDB
 transaction with the checkpoint, exactly as the sequential path does. Flattening is pure Python, so processes,
@@ -20,8 +20,9 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from analytics.extract import Batch, Flattener
 from recorder.store import EventStore
+
+from .extract import Batch, Flattener
 
 RANGE_ROWS = 20_000
 MIN_ROWS = 100_000  # below this, worker start-up costs more than it saves

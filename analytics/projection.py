@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,9 +41,10 @@ from typing import Any
 
 import duckdb
 
-from analytics import duck, extract, parallel, schema
 from recorder.store import EventStore
 from recorder.store.sql import redact
+
+from . import duck, extract, parallel, schema
 
 BATCH_ROWS = 20_000
 CHECKPOINT_THRESHOLD = "1GB"
@@ -103,6 +104,7 @@ class Projection:
     def __init__(self, path: str | Path, *, read_only: bool = False, wait: float = duck.LOCK_WAIT_SECONDS) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        existed = self.path.exists()
         self.con = duck.connect(self.path, read_only=read_only, wait=wait)
         try:
             with duck.translated(self.path):
@@ -112,6 +114,8 @@ class Projection:
                 self.schema_note = self._ensure_schema()
         except BaseException:
             self.con.close()
+            if not existed and not read_only:
+                duck.discard_new(self.path)  # a full disk must not leave a file that blocks the next run
             raise
 
     def close(self) -> None:
@@ -416,8 +420,9 @@ class Projection:
 
     # ----------------------------------------------------------------------------------------- reads
 
-    def query(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        """Run SQL on the read model (errors translated); fetch from the returned cursor."""
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run SQL on the read model (errors translated); fetch from the returned cursor. ``params``: positional
+        (``?``) or named (``$name``, a mapping: what the reports in :mod:`.queries` pass)."""
         with duck.translated(self.path):
             return self.con.execute(sql, params or [])
 

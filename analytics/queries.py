@@ -27,11 +27,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from analytics.prices import PriceTable
-from analytics.projection import Projection
-from analytics.report import Column, Report
-from analytics.window import Window
 from recorder.errors import ConfigError, NotFound
+from recorder.output.report import Column, Report
+
+from .prices import PriceTable
+from .projection import Projection
+from .window import Window
 
 GROUPS = ("session", "agent", "model", "day", "thread")
 TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")

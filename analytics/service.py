@@ -10,9 +10,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from analytics import location
-from analytics.projection import Progress, Projection, UpdateResult
 from recorder.store import EventStore
+
+from . import location
+from .projection import Progress, Projection, UpdateResult
 
 Notice = Callable[[str], None]
 

@@ -15,6 +15,7 @@ import click
 
 from recorder import __version__
 from recorder.errors import RecorderError
+from recorder.output.stdout import GuardedStream, StdoutFailed, silence
 
 DEFAULT_DB = "sqlite:///recorder.db"
 
@@ -35,7 +36,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class; ours is per error
 
     def show(self, file: Any = None) -> None:
         click.echo(f"recorder: {self.format_message()}", err=True)
@@ -48,6 +49,8 @@ class RecorderGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RecorderError as err:
+            if isinstance(err, StdoutFailed):
+                silence()
             raise CliError(str(err), err.exit_code) from None
         except BrokenPipeError:
             sys.stderr.close()
@@ -69,6 +72,12 @@ def cli() -> None:
       recorder record --all --follow
       recorder transcript SESSION_ID
     """
+
+
+def _print_json(data: Any) -> None:
+    from recorder.output.formats import json_text
+
+    click.echo(json_text(data), nl=False)
 
 
 # --------------------------------------------------------------------------------------------- db
@@ -247,45 +256,21 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def sessions(db_url: str, fmt: str) -> None:
     """Recorded sessions: status, event and thread counts, time of the last event and of the last recording."""
-    import json
-
-    from recorder.events import format_time
+    from recorder.output import listings
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
         rows = store.sessions()
         complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
     if fmt == "json":
-        click.echo(json.dumps([
-            {
-                "session_id": r.session_id, "status": r.status, "title": r.title, "agent": r.agent_name,
-                "model": r.model, "created_at": format_time(r.created_at), "events": r.events,
-                "threads": r.threads, "first_event_at": format_time(r.first_event_at),
-                "last_event_at": format_time(r.last_event_at), "last_recorded_at": format_time(r.last_recorded_at),
-                "complete": r.session_id in complete,
-            }
-            for r in rows
-        ], indent=2))
+        _print_json(listings.sessions_json(rows, complete))
         return
     if not rows:
         click.echo("no sessions recorded yet; try `recorder record --all` (or `recorder demo`)")
         return
-    header = ("SESSION", "STATUS", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE")
-    table = [header] + [
-        (r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), f"{r.events:,}",
-         str(r.threads), _short_time(r.last_event_at), _short_time(r.last_recorded_at),
-         " / ".join(x for x in (r.agent_name, r.model) if x), (r.title or "")[:40])
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    click.echo(listings.sessions_table(rows, complete), nl=False)
     if any(r.session_id not in complete for r in rows):
         click.echo("* still recording or not recorded to its end yet", err=True)
-
-
-def _short_time(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
 @cli.command()
@@ -360,31 +345,6 @@ def _parse_until(value: str | None) -> Any:
     return Until.parse(value)
 
 
-def _transcript_file(path: str) -> Any:
-    """A text file written next to ``path`` and moved over it only when the command succeeds."""
-    import contextlib
-    import os
-    import tempfile
-
-    @contextlib.contextmanager
-    def opened() -> Any:
-        target = os.path.abspath(path)
-        handle, temp = tempfile.mkstemp(prefix=".transcript-", dir=os.path.dirname(target))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                yield out
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-
-    return opened()
-
-
 _replay_thread_option = click.option(
     "--thread", "thread", default="all", show_default=True, metavar="TID|all|session",
     help="Which streams: every thread merged (each event once), the session stream only, or one thread's own.")
@@ -400,7 +360,8 @@ _replay_until_option = click.option(
               help="Markdown, text (colour on a terminal), JSON for programs, or a self-contained HTML viewer.")
 @_replay_thread_option
 @_replay_until_option
-@click.option("-o", "--output", "output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("-o", "--output", "output", metavar="FILE",
+              help="Write to FILE (atomically) instead of standard output ('-').")
 @click.option("--max-chars", type=click.IntRange(min=0), default=2000, show_default=True,
               help="Cut tool inputs and results to this many characters (0: never; HTML keeps up to 20000).")
 @click.option("--color/--no-color", "colour", default=None, help="Colour text output (default: on a terminal).")
@@ -416,7 +377,7 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
       recorder transcript sesn_01... --until sevt_01...      # the session as it stood at that event
       recorder transcript sesn_01... --format json | jq .usage
     """
-    from recorder.replay.session import write_transcript
+    from recorder.recorded import write_transcript
     from recorder.store import EventStore
 
     cut = _parse_until(until)
@@ -425,15 +386,17 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
         options["max_chars"] = max_chars
     elif fmt == "html" and max_chars:
         options["max_chars"] = max(max_chars, 20_000)
+    from recorder.output import files
+
     with EventStore(db_url) as store:
-        if output is None:
+        if files.is_stdout(output):
             if fmt == "text":
                 options["colour"] = sys.stdout.isatty() if colour is None else colour
             write_transcript(store, session_id, sys.stdout, format=fmt, thread=thread, until=cut, **options)
         else:
             if fmt == "text":
                 options["colour"] = bool(colour)
-            with _transcript_file(output) as out:
+            with files.opened(output) as out:
                 write_transcript(store, session_id, out, format=fmt, thread=thread, until=cut, **options)
 
 
@@ -508,17 +471,6 @@ def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None
 # ------------------------------------------------------------------------------------- compliance
 
 
-def _print_json(data: Any) -> None:
-    import json
-
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 _workers_option = click.option(
@@ -613,14 +565,14 @@ def anchor_command(db_url: str, output: str, workers: int | None) -> None:
     """
     from recorder.compliance import anchor as anchors
     from recorder.compliance.verify import verify
+    from recorder.output import files
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
         anchor = anchors.anchor_from_report(verify(store, workers=workers))
-    if output == "-":
-        click.echo(anchor.dumps(), nl=False)
-        return
     anchors.save(anchor, output)
+    if files.is_stdout(output):
+        return
     click.echo(f"anchored {len(anchor.streams):,} streams at log head {anchor.log_head:,}: Merkle root "
                f"{anchor.merkle_root} -> {output}")
 
@@ -645,7 +597,7 @@ def export_command(db_url: str, session_ids: tuple[str, ...], all_sessions: bool
       recorder export --all --format parquet --out archive-2026-11/
     """
     from recorder.compliance.export import export
-    from recorder.compliance.verify import counted
+    from recorder.output.text import counted
     from recorder.store import EventStore
 
     if bool(session_ids) == all_sessions:
@@ -724,20 +676,18 @@ def hold_remove(db_url: str, session_id: str, reason: str, actor: str | None) ->
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
     """Sessions under legal hold (or whether SESSION_ID is)."""
-    from recorder.events import format_time
+    from recorder.output import listings
     from recorder.store import EventStore
     from recorder.store.compliance import ComplianceStore
 
     with EventStore(db_url) as store:
         holds = ComplianceStore(store).holds(session_id)
     if fmt == "json":
-        _print_json([{"session_id": h.session_id, "held_at": format_time(h.held_at), "held_by": h.held_by,
-                      "reason": h.reason} for h in holds])
+        _print_json(listings.holds_json(holds))
     elif not holds:
         click.echo(f"{session_id} is not under legal hold" if session_id else "no session is under legal hold")
     else:
-        _table(("SESSION", "HELD SINCE", "BY", "REASON"),
-               [(h.session_id, format_time(h.held_at) or "", h.held_by, h.reason) for h in holds])
+        click.echo(listings.holds_table(holds), nl=False)
 
 
 @cli.command("prune")
@@ -761,20 +711,14 @@ def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | Non
       recorder prune --older-than 400d --reason "policy RET-7"
     """
     from recorder.compliance.retention import prune
-    from recorder.compliance.verify import counted
     from recorder.events import format_time
+    from recorder.output.text import counted
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
         report = prune(store, older_than, dry_run=dry_run, actor=actor, reason=reason)
     if fmt == "json":
-        _print_json({
-            "dry_run": dry_run, "older_than": older_than, "cutoff": format_time(report.cutoff),
-            "sessions": [{"session_id": p.session_id, "last_activity": format_time(p.last_activity),
-                          "events": p.events, "streams": p.streams, "files": len(p.files), "snapshots": p.snapshots,
-                          "audit_id": p.audit_id} for p in report.pruned],
-            "kept_held": report.held, "kept_recording": report.recording,
-        })
+        _print_json(report.to_json())
         return
     verb = "would remove" if dry_run else "removed"
     for p in report.pruned:
@@ -797,22 +741,18 @@ def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | Non
 def audit_command(db_url: str, session_id: str | None, fmt: str) -> None:
     """The compliance audit trail: every legal hold, release and prune — who, when, why, and what was removed
     (json: the full details, with counts and chain heads)."""
-    from recorder.events import format_time
+    from recorder.output import listings
     from recorder.store import EventStore
     from recorder.store.compliance import ComplianceStore
 
     with EventStore(db_url) as store:
         entries = ComplianceStore(store).audit_entries(session_id)
     if fmt == "json":
-        _print_json([{"audit_id": e.audit_id, "at": format_time(e.at), "action": e.action,
-                      "session_id": e.session_id, "actor": e.actor, "reason": e.reason, "details": e.data,
-                      "tool_version": e.tool_version, "entry_hash": e.entry_hash} for e in entries])
+        _print_json(listings.audit_json(entries))
     elif not entries:
         click.echo("the audit trail is empty")
     else:
-        _table(("ID", "AT", "ACTION", "SESSION", "BY", "REASON", "REMOVED"),
-               [(str(e.audit_id), format_time(e.at) or "", e.action, e.session_id or "-", e.actor, e.reason,
-                 f"{e.data.get('events', 0):,} events" if e.action == "prune" else "") for e in entries])
+        click.echo(listings.audit_table(entries), nl=False)
 
 
 @db.command("roles")
@@ -838,7 +778,7 @@ def db_roles(db_url: str, writer: str, reader: str, print_sql: bool) -> None:
 # -------------------------------------------------------------------------------------- analytics
 
 
-USAGE_GROUPS = ("session", "agent", "model", "day", "thread")  # analytics.queries.GROUPS (checked by a test)
+USAGE_GROUPS = ("session", "agent", "model", "day", "thread")  # recorder.analytics.queries.GROUPS (checked by a test)
 REPORT_FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -866,8 +806,9 @@ def _window_options(command: Any) -> Any:
 
 
 def _output_options(command: Any) -> Any:
-    command = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
-                           help="Write to FILE instead of standard output (required for parquet).")(command)
+    command = click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+                           help="Write to FILE (atomically) instead of standard output ('-'); required for "
+                           "parquet.")(command)
     return click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
                         help="table for people; csv, json or parquet for scripts.")(command)
 
@@ -895,7 +836,7 @@ def _analytics_notice(message: str) -> None:
 
 
 def _open_analytics(db_url: str, analytics_db: str | None, no_update: bool) -> Any:
-    from analytics.service import opened
+    from recorder.analytics.service import opened
 
     return opened(db_url, analytics_db, update=not no_update, progress=_analytics_progress(),
                   notice=_analytics_notice)
@@ -923,9 +864,9 @@ def usage(db_url: str, analytics_db: str | None, no_update: bool, by: str, since
       recorder usage --by session --format json -o usage.json
       recorder usage --by day --format parquet -o usage.parquet
     """
-    from analytics import output as out
-    from analytics import prices, queries
-    from analytics.window import window
+    from recorder.analytics import prices, queries
+    from recorder.analytics.window import window
+    from recorder.output import formats as out
 
     span = window(since, until)
     table = prices.load(prices_file) if prices_file else None
@@ -952,9 +893,9 @@ def tools(db_url: str, analytics_db: str | None, no_update: bool, session_id: st
       recorder tools sesn_011C... --format json       # id, name, kind, input, thread_id, result_id, is_error, ...
       recorder tools --stats --since 30d
     """
-    from analytics import output as out
-    from analytics import queries
-    from analytics.window import window
+    from recorder.analytics import queries
+    from recorder.analytics.window import window
+    from recorder.output import formats as out
 
     span = window(since, until)
     with _open_analytics(db_url, analytics_db, no_update) as projection:
@@ -982,9 +923,9 @@ def latency(db_url: str, analytics_db: str | None, no_update: bool, by: str, sin
       recorder latency --by day --since 7d
       recorder latency --by thread --format csv
     """
-    from analytics import output as out
-    from analytics import queries
-    from analytics.window import window
+    from recorder.analytics import queries
+    from recorder.analytics.window import window
+    from recorder.output import formats as out
 
     span = window(since, until)
     with _open_analytics(db_url, analytics_db, no_update) as projection:
@@ -1004,43 +945,13 @@ def analytics() -> None:
 def analytics_status(db_url: str, analytics_db: str | None, no_update: bool, fmt: str) -> None:
     """Where the analytics file is and how far behind the log it is (reads the log's head unless --no-update;
     changes nothing)."""
-    import json
+    from recorder.analytics import status
 
-    from analytics import location
-    from analytics.projection import Projection
-    from recorder.events import format_time
-    from recorder.store import EventStore
-    from recorder.store.sql import redact
-
-    path = location.resolve(db_url, analytics_db)
-    info: dict[str, Any] = {"path": str(path), "exists": path.exists(), "log": redact(db_url)}
-    if path.exists():
-        info["bytes"] = path.stat().st_size
-        with Projection(path, read_only=True) as projection:
-            state = projection.state()
-            info.update(position=state.position, log_rows=state.log_rows, source=state.source,
-                        updated_at=format_time(state.updated_at), snapshots_at=format_time(state.snapshots_at),
-                        tables=projection.table_counts())
-            shown = {"updated": _short_time(state.updated_at), "snapshots": _short_time(state.snapshots_at)}
-    if not no_update:
-        with EventStore(db_url) as store:
-            info["log_head"] = store.head_position()
-        if "position" in info:
-            info["behind"] = max(info["log_head"] - info["position"], 0)
+    info = status.status(db_url, analytics_db, read_log=not no_update)
     if fmt == "json":
-        click.echo(json.dumps(info, indent=2))
-        return
-    click.echo(f"analytics file  {path}" + (f" ({info['bytes'] / 1e6:,.1f} MB)" if "bytes" in info else
-                                             " (not created yet: any report creates it)"))
-    click.echo(f"event log       {info['log']}")
-    if "position" in info:
-        behind = info.get("behind")
-        lag = "" if behind is None else (" (up to date)" if behind == 0 else f" ({behind:,} behind the log)")
-        click.echo(f"projected       {info['log_rows']:,} log events, through position {info['position']:,}{lag}")
-        click.echo(f"updated         {shown['updated']} UTC (snapshots {shown['snapshots']})")
-        click.echo("tables          " + ", ".join(f"{name} {count:,}" for name, count in info["tables"].items()))
-    elif "log_head" in info:
-        click.echo(f"log head        position {info['log_head']:,}")
+        _print_json(info)
+    else:
+        click.echo(status.describe(info), nl=False)
 
 
 def _update_summary(path: Any, result: Any) -> None:
@@ -1058,7 +969,7 @@ def _update_summary(path: Any, result: Any) -> None:
               type=click.Path(dir_okay=False), help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB).")
 def analytics_update(db_url: str, analytics_db: str | None) -> None:
     """Project the log's new events into the analytics file now (every report does this first anyway)."""
-    from analytics.service import update
+    from recorder.analytics.service import update
 
     path, result = update(db_url, analytics_db, progress=_analytics_progress())
     _update_summary(path, result)
@@ -1070,7 +981,7 @@ def analytics_update(db_url: str, analytics_db: str | None) -> None:
               type=click.Path(dir_okay=False), help="The analytics DuckDB file (env RECORDER_ANALYTICS_DB).")
 def analytics_rebuild(db_url: str, analytics_db: str | None) -> None:
     """Empty the analytics file and project the whole log again (the tables come out identical)."""
-    from analytics.service import update
+    from recorder.analytics.service import update
 
     path, result = update(db_url, analytics_db, rebuild=True, progress=_analytics_progress())
     _update_summary(path, result)
@@ -1081,7 +992,8 @@ def analytics_rebuild(db_url: str, analytics_db: str | None) -> None:
 @_window_options
 @click.option("--prices", "prices_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="Your price table, to chart an estimate next to the platform's list cost.")
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False), default="usage-report.html",
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              default="usage-report.html",
               show_default=True, help="Where to write the page ('-' for standard output).")
 def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, since: str | None, until: str | None,
                      prices_file: str | None, output: str) -> None:
@@ -1092,25 +1004,18 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
     Example:
       recorder analytics report --since 30d --prices prices.json -o usage.html
     """
-    from pathlib import Path
-
-    from analytics import html, prices
-    from analytics.window import window
-    from recorder.errors import StoreError
+    from recorder.analytics import html, prices
+    from recorder.analytics.window import window
+    from recorder.output import files
     from recorder.store.sql import redact
 
     span = window(since, until)
     table = prices.load(prices_file) if prices_file else None
     with _open_analytics(db_url, analytics_db, no_update) as projection:
         page = html.render(projection, span, table, source=redact(db_url))
-    if output == "-":
-        sys.stdout.write(page)
-        return
-    try:
-        Path(output).write_text(page, encoding="utf-8")
-    except OSError as err:
-        raise StoreError(f"cannot write {output}: {err.strerror or err}") from None
-    click.echo(f"wrote {output}")
+    files.write_text(output, page)
+    if not files.is_stdout(output):
+        click.echo(f"wrote {output}")
 
 
 # ------------------------------------------------------------------------------------------- demo
@@ -1138,5 +1043,15 @@ def demo(db_url: str, seed: int, live_interval: float) -> None:
 
 
 def main() -> None:
-    """Console entry point (`recorder` and `python -m recorder`)."""
-    cli(prog_name="recorder")
+    """Console entry point (`recorder` and `python -m recorder`). Standard output is guarded: a write that fails
+    (a full disk) is one line on stderr and exit 1, also when it happens in --help or in the final flush."""
+    sys.stdout = GuardedStream(sys.stdout)
+    try:
+        try:
+            cli(prog_name="recorder")
+        finally:
+            sys.stdout.flush()
+    except StdoutFailed as err:
+        silence()
+        click.echo(f"recorder: {err}", err=True)
+        raise SystemExit(1) from None

@@ -93,7 +93,7 @@ def run_demo(
 
 def write_transcript(store: EventStore, session_id: str, out: TextIO) -> None:
     """The session's Markdown transcript, rebuilt from the log alone (``recorder transcript``)."""
-    from recorder.replay import RecordedSession
+    from recorder.recorded import RecordedSession
 
     out.write(RecordedSession(store, session_id).transcript("md"))
     out.flush()
@@ -101,7 +101,8 @@ def write_transcript(store: EventStore, session_id: str, out: TextIO) -> None:
 
 def write_usage(db_url: str, out: TextIO) -> None:
     """Tokens and cost by session from the analytics read model (``recorder usage --by session``)."""
-    from analytics import output, queries, service
+    from recorder.analytics import queries, service
+    from recorder.output import formats
 
     with service.opened(db_url) as projection:
-        output.write(queries.usage(projection, "session"), "table", stream=out)
+        formats.write(queries.usage(projection, "session"), "table", stream=out)

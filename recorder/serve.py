@@ -20,13 +20,12 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from recorder.emulator.source import EventQuery, EventRecord
 from recorder.errors import ConfigError, NotFound
 from recorder.events import format_time, parse_time
-from recorder.replay.pacing import check_pace
+from recorder.replay.pacing import Pace, check_pace
 from recorder.store import EventStore
 from recorder.store.files import FileArchive
 from recorder.store.log import EventRow
@@ -42,12 +41,10 @@ class ReplaySubscription:
     def __init__(self, rows: Iterator[EventRow], *, speed: float, max_gap: float | None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._rows = rows
-        self._speed = speed
-        self._max_gap = max_gap
+        self._pace = Pace(speed, max_gap)
         self._clock = clock
         self._started = clock()
         self._due = 0.0
-        self._previous: datetime | None = None
         self._pending: EventRow | None = None
         self._finished = False
         self._closed = threading.Event()
@@ -57,12 +54,7 @@ class ReplaySubscription:
         if row is None:
             self._finished = True
             return None
-        when = row.processed_at
-        if self._speed > 0 and when is not None and self._previous is not None and when > self._previous:
-            gap = (when - self._previous).total_seconds() / self._speed
-            self._due += gap if self._max_gap is None else min(gap, self._max_gap)
-        if when is not None and (self._previous is None or when > self._previous):
-            self._previous = when
+        self._due = self._pace.due(row.processed_at)
         return row
 
     def get(self, timeout: float) -> EventRecord | None:

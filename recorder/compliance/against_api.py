@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from recorder.compliance.verify import Problem
+from recorder.compliance.report import Problem
 from recorder.errors import ApiError
 from recorder.events import raw_event
 from recorder.ingest.api import Api
@@ -47,7 +47,7 @@ async def _api_keys(api: Api, session_id: str, thread_id: str | None) -> list[st
     page: str | None = None
     while True:
         listed = await api.list_events(session_id, thread_id, limit=1000, page=page)
-        texts = listed.texts or [None] * len(listed.data)
+        texts: list[str | None] = list(listed.texts) if listed.texts else [None] * len(listed.data)
         for obj, text in zip(listed.data, texts, strict=True):
             if isinstance(obj, dict) and obj.get("processed_at") is not None:
                 keys.append(raw_event(obj, session_id, thread_id, text).event_key)

@@ -26,21 +26,14 @@ from typing import Any
 
 from recorder import __version__
 from recorder.compliance import merkle
-from recorder.compliance.verify import Problem, VerifyReport
-from recorder.errors import ConfigError, IntegrityViolation, OutputError
+from recorder.compliance.report import Problem, StreamHead, VerifyReport
+from recorder.errors import ConfigError, IntegrityViolation
 from recorder.events import format_time
+from recorder.output import files
 from recorder.store import chain
 from recorder.store.compliance import AUDIT_GENESIS, AuditEntry
 
 FORMAT = "recorder-anchor-v1"
-
-
-@dataclass(frozen=True, slots=True)
-class AnchoredStream:
-    session_id: str
-    thread_id: str | None
-    count: int
-    head_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +43,7 @@ class Anchor:
     log_head: int
     audit_entries: int
     audit_head: str
-    streams: tuple[AnchoredStream, ...]
+    streams: tuple[StreamHead, ...]
     merkle_root: str
 
     def to_json(self) -> dict[str, Any]:
@@ -77,7 +70,7 @@ class Anchor:
                 "merkle_root": self.merkle_root}
 
 
-def _root(streams: Iterable[AnchoredStream]) -> str:
+def _root(streams: Iterable[StreamHead]) -> str:
     return merkle.streams_root((s.session_id, s.thread_id, s.count, s.head_hash) for s in streams)
 
 
@@ -87,7 +80,7 @@ def anchor_from_report(report: VerifyReport, now: datetime | None = None) -> Anc
         raise ConfigError("an anchor covers the whole log; verify it without session ids")
     report.raise_if_broken()
     streams = tuple(sorted(
-        (AnchoredStream(h.session_id, h.thread_id, h.count, h.head_hash) for h in report.heads),
+        report.heads,
         key=lambda s: merkle.stream_order(s.session_id, s.thread_id),
     ))
     created = format_time((now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)) or ""
@@ -107,7 +100,7 @@ def load(path: str | Path) -> Anchor:
         if data.get("format") != FORMAT:
             raise ConfigError(f"{path} is not a recorder anchor (format {data.get('format')!r}, expected {FORMAT})")
         streams = tuple(
-            AnchoredStream(str(s["session_id"]), s["thread_id"], int(s["count"]), str(s["head_hash"]))
+            StreamHead(str(s["session_id"]), s["thread_id"], int(s["count"]), str(s["head_hash"]))
             for s in data["streams"]
         )
         anchor = Anchor(str(data["created_at"]), str(data["tool_version"]), int(data["log_head"]),
@@ -183,12 +176,6 @@ def compare(
 
 
 def save(anchor: Anchor, path: str | Path) -> None:
-    """Write an anchor file (atomically: a temporary file renamed into place)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.partial")
-    try:
-        temporary.write_text(anchor.dumps(), encoding="utf-8")
-        temporary.replace(target)
-    except OSError as err:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write the anchor to {target}: {err.strerror or err}") from None
+    """Write an anchor file (atomically, never over a device, a symlink or a directory: :mod:`recorder.output.files`);
+    ``-`` is standard output."""
+    files.write_text(path, anchor.dumps())

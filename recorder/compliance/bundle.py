@@ -18,8 +18,9 @@ from typing import Any
 
 from recorder.compliance import merkle
 from recorder.compliance.export import FORMAT, MANIFEST, SUMS, ZERO_DIGEST, bundle_files, sums_bytes
-from recorder.compliance.verify import Problem, counted
+from recorder.compliance.report import Problem
 from recorder.errors import ConfigError, IntegrityViolation
+from recorder.output.text import counted
 from recorder.store import chain
 
 _DIGEST_FIELD = re.compile(rb'"manifest_sha256": "([0-9a-f]{64})"\s*\}\s*$')

@@ -312,6 +312,14 @@ def export(
         listed = [_file_entry(work, relative) for relative in sorted(bundle_files(work))]
         streams = [(s["session_id"], st["thread_id"], st["events"], st["head_hash"])
                    for s in sessions for st in s["streams"]]
+        merkle_root = merkle.streams_root(streams)
+        totals = {
+            "sessions": len(sessions),
+            "streams": len(streams),
+            "events": sum(s[2] for s in streams),
+            "files": sum(len(s["files"]) for s in sessions),
+            "bytes": sum(f["bytes"] for f in listed),
+        }
         manifest = {
             "format": FORMAT,
             "tool": {"name": "recorder", "version": __version__},
@@ -326,14 +334,8 @@ def export(
                                "u32 len || session_id || u32 len || thread_id || u64 events || head (32 bytes)",
                 "manifest_sha256": "sha256 of this file with this field's value written as 64 zeros",
             },
-            "merkle_root": merkle.streams_root(streams),
-            "totals": {
-                "sessions": len(sessions),
-                "streams": len(streams),
-                "events": sum(s[2] for s in streams),
-                "files": sum(len(s["files"]) for s in sessions),
-                "bytes": sum(f["bytes"] for f in listed),
-            },
+            "merkle_root": merkle_root,
+            "totals": totals,
             "sessions": sessions,
             "files": listed,
         }
@@ -350,6 +352,5 @@ def export(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    totals = manifest["totals"]
     return ExportSummary(out, fmt, totals["sessions"], totals["streams"], totals["events"], totals["files"],
-                         totals["bytes"], manifest["merkle_root"])
+                         totals["bytes"], merkle_root)

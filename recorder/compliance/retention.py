@@ -20,8 +20,10 @@ import re
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from recorder.errors import ConfigError
+from recorder.events import format_time
 from recorder.store import EventStore
 from recorder.store.compliance import ComplianceStore, Hold, PrunedSession
 from recorder.store.log import utcnow
@@ -66,6 +68,16 @@ class PruneReport:
     @property
     def events(self) -> int:
         return sum(p.events for p in self.pruned)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``recorder prune --format json`` prints."""
+        return {
+            "dry_run": self.dry_run, "older_than": self.older_than, "cutoff": format_time(self.cutoff),
+            "sessions": [{"session_id": p.session_id, "last_activity": format_time(p.last_activity),
+                          "events": p.events, "streams": p.streams, "files": len(p.files), "snapshots": p.snapshots,
+                          "audit_id": p.audit_id} for p in self.pruned],
+            "kept_held": self.held, "kept_recording": self.recording,
+        }
 
 
 def prune(

@@ -42,11 +42,13 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from recorder.errors import IntegrityViolation, NotFound
+from recorder.compliance.anchor import Anchor, compare
+from recorder.compliance.report import KIND_ORDER, Problem, StreamHead, VerifyReport
+from recorder.errors import NotFound
 from recorder.events import SURROGATE_PREFIX, raw_event
 from recorder.store import EventStore, chain
 from recorder.store.compliance import (
@@ -60,123 +62,6 @@ from recorder.store.compliance import (
 )
 
 MAX_PROBLEMS = 100
-STREAM_KINDS = frozenset({"event", "stream", "column", "log", "position", "anchor", "bundle"})
-KIND_ORDER = {"event": 0, "stream": 1, "column": 2, "position": 3, "log": 4, "file": 5, "snapshot": 6, "audit": 7,
-              "guard": 8, "anchor": 9}
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One place where the log is not what it should be."""
-
-    kind: str
-    what: str
-    session_id: str | None = None
-    thread_id: str | None = None
-    seq: int | None = None
-    position: int | None = None
-    rank: float = math.inf  # where in the log the damage begins (orders problems)
-
-    def line(self) -> str:
-        where: list[str] = []
-        if self.session_id is not None:
-            where.append(f"session {self.session_id}")
-            if self.thread_id:
-                where.append(f"thread {self.thread_id}")
-            elif self.kind in STREAM_KINDS:
-                where.append("session stream")
-        if self.seq is not None:
-            where.append(f"seq {self.seq}")
-        if self.position is not None:
-            where.append(f"position {self.position}")
-        return f"{', '.join(where)}: {self.what}" if where else self.what
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "session_id": self.session_id, "thread_id": self.thread_id, "seq": self.seq,
-                "position": self.position, "what": self.what, "message": self.line()}
-
-
-@dataclass(frozen=True, slots=True)
-class StreamHead:
-    session_id: str
-    thread_id: str | None
-    count: int
-    head_hash: str
-
-
-@dataclass(slots=True)
-class VerifyReport:
-    scope: str  # "log" (everything) or "sessions" (the sessions asked for)
-    session_ids: list[str]
-    sessions: int = 0
-    streams: int = 0
-    events: int = 0
-    files: int = 0
-    snapshots: int = 0
-    audit_entries: int = 0
-    audit_head: str = AUDIT_GENESIS
-    log_head: int | None = None
-    pruned_positions: int = 0
-    heads: list[StreamHead] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    problems_found: int = 0
-    anchor: dict[str, Any] | None = None
-    elapsed_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.problems_found == 0
-
-    @property
-    def first(self) -> Problem | None:
-        return self.problems[0] if self.problems else None
-
-    def summary(self) -> str:
-        if not self.ok:
-            more = self.problems_found - 1
-            tail = f" (and {more} more problem{'s' if more != 1 else ''}; --format json lists them)" if more else ""
-            return f"log is NOT intact: {self.first.line() if self.first else '?'}{tail}"
-        what = (f"{counted(self.events, 'event')} in {counted(self.streams, 'stream')} of "
-                f"{counted(self.sessions, 'session')}")
-        if self.scope == "log":
-            pruned = f", {self.pruned_positions:,} pruned" if self.pruned_positions else ""
-            audit = counted(self.audit_entries, "audit entry", "audit entries")
-            what += f" (log head {self.log_head:,}{pruned}), {audit}"
-        what += f", {counted(self.files, 'file')}, {counted(self.snapshots, 'snapshot')}"
-        anchored = ""
-        if self.anchor is not None:
-            anchored = (f"; extends the anchor of {self.anchor['created_at']} "
-                        f"({self.anchor['streams']:,} streams, root {self.anchor['merkle_root'][:16]}…)")
-        return f"ok: verified {what}{anchored}"
-
-    def raise_if_broken(self) -> None:
-        if not self.ok:
-            raise IntegrityViolation(self.summary())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "scope": self.scope,
-            "session_ids": self.session_ids,
-            "sessions": self.sessions,
-            "streams": self.streams,
-            "events": self.events,
-            "files": self.files,
-            "snapshots": self.snapshots,
-            "audit_entries": self.audit_entries,
-            "log_head": self.log_head,
-            "pruned_positions": self.pruned_positions,
-            "first_problem": self.first.to_json() if self.first else None,
-            "problems_found": self.problems_found,
-            "problems": [p.to_json() for p in self.problems],
-            "anchor": self.anchor,
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
-
-
-def counted(count: int, one: str, many: str | None = None) -> str:
-    """``1 event``, ``2 events``, ``1,000 audit entries``."""
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 class _Intervals:
@@ -448,16 +333,16 @@ def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: list[t
         by_audit.setdefault(audit_id, []).append((first, last))
     prunes = {e.audit_id: e for e in entries if e.action == "prune"}
     for audit_id, spans in by_audit.items():
-        entry = prunes.get(audit_id)
+        prune = prunes.get(audit_id)
         count = sum(last - first + 1 for first, last in spans)
-        if entry is None:
+        if prune is None:
             checker.add(Problem("audit", f"pruned_ranges refer to audit entry {audit_id}, which is not a prune"))
             continue
-        data = _details(entry)
+        data = _details(prune)
         if count != data.get("events") or len(spans) != (data.get("positions") or {}).get("ranges"):
             checker.add(Problem("audit", f"pruned_ranges of audit entry {audit_id} cover {count} positions in "
                                 f"{len(spans)} ranges; the prune removed {data.get('events')} events "
-                                "(pruned ranges edited)", entry.session_id))
+                                "(pruned ranges edited)", prune.session_id))
 
 
 def _details(entry: AuditEntry) -> dict[str, Any]:
@@ -480,7 +365,7 @@ def pruned_streams(entries: Iterable[AuditEntry]) -> dict[tuple[str, str | None]
     return out
 
 
-def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, anchor: Any = None,
+def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, anchor: Anchor | None = None,
            workers: int | None = None) -> VerifyReport:
     """Verify the whole log (``session_ids`` None) or some sessions; with ``anchor`` (an
     :class:`~recorder.compliance.anchor.Anchor`), also that the database still extends it. Never raises for a
@@ -488,8 +373,6 @@ def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, ancho
 
     ``workers``: processes checking the events of a whole-log verification (None: one per two CPUs from four
     CPUs on, up to MAX_WORKERS, for logs of PARALLEL_MIN_EVENTS events or more; 1: none)."""
-    from recorder.compliance.anchor import compare  # anchor imports this module
-
     started = time.perf_counter()
     compliance = ComplianceStore(store)
     whole_log = session_ids is None

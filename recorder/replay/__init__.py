@@ -6,16 +6,15 @@
   calls with results, lanes, statuses, errors, usage and cost).
 * :mod:`~recorder.replay.pacing` — re-emitting events at their original pace, scaled.
 * :mod:`~recorder.replay.typed` — events as the installed SDK's typed objects (dicts for unknown types).
-* :mod:`~recorder.replay.session` — :class:`RecordedSession`, the library API over all of it.
 
-Rendering (Markdown, text, JSON, HTML) is :mod:`recorder.render`; serving recordings over the API's HTTP shape is
-:mod:`recorder.serve`.
+Rendering (Markdown, text, JSON, HTML) is :mod:`recorder.render`, which builds on this package; the library
+API over both, :class:`~recorder.recorded.RecordedSession`, is :mod:`recorder.recorded`; serving recordings over
+the API's HTTP shape is :mod:`recorder.serve`.
 """
 
 from recorder.replay.fold import Entry, Folder, SessionState, ToolCall, fold
 from recorder.replay.meta import SessionMeta, ThreadMeta, load_meta
 from recorder.replay.pacing import paced
-from recorder.replay.session import RecordedSession, write_transcript
 from recorder.replay.timeline import ALL, SESSION, TimelineEvent, Until, merge_streams, read_timeline
 from recorder.replay.typed import known_types, sdk_event, typed
 
@@ -24,7 +23,6 @@ __all__ = [
     "SESSION",
     "Entry",
     "Folder",
-    "RecordedSession",
     "SessionMeta",
     "SessionState",
     "ThreadMeta",
@@ -39,5 +37,4 @@ __all__ = [
     "read_timeline",
     "sdk_event",
     "typed",
-    "write_transcript",
 ]

@@ -26,40 +26,49 @@ def check_pace(speed: float, max_gap: float | None) -> None:
         raise ConfigError("--max-gap cannot be negative")
 
 
+class Pace:
+    """The pacing rule, in one place: when each event of a stream is due, in seconds after the first one.
+
+    Feed it every event's time in order (:meth:`due`). A gap is the time difference divided by ``speed``, capped at
+    ``max_gap``; ``speed`` 0 means never wait; a missing time or one that goes backwards adds nothing (and a time
+    going backwards does not move the reference either)."""
+
+    def __init__(self, speed: float = 1.0, max_gap: float | None = None) -> None:
+        check_pace(speed, max_gap)
+        self.speed = speed
+        self.max_gap = max_gap
+        self._due = 0.0
+        self._previous: datetime | None = None
+
+    def due(self, when: datetime | None) -> float:
+        """Seconds after the first event at which the event at ``when`` (the next one) is due."""
+        previous = self._previous
+        if self.speed > 0 and when is not None and previous is not None and when > previous:
+            gap = (when - previous).total_seconds() / self.speed
+            self._due += gap if self.max_gap is None else min(gap, self.max_gap)
+        if when is not None and (previous is None or when > previous):
+            self._previous = when
+        return self._due
+
+
 def paced(items: Iterable[T], time_of: Callable[[T], datetime | None], *, speed: float = 1.0,
           max_gap: float | None = None, clock: Callable[[], float] = time.monotonic,
           sleep: Callable[[float], None] = time.sleep) -> Iterator[T]:
     """Yield ``items`` at the pace of their times (``time_of``) scaled by ``speed``."""
-    check_pace(speed, max_gap)
+    pace = Pace(speed, max_gap)
     started: float | None = None
-    due = 0.0  # seconds after ``started`` at which the current item is due
-    previous: datetime | None = None
     for item in items:
-        when = time_of(item)
+        due = pace.due(time_of(item))
         if started is None:
             started = clock()
-        elif speed > 0 and when is not None and previous is not None and when > previous:
-            gap = (when - previous).total_seconds() / speed
-            due += gap if max_gap is None else min(gap, max_gap)
+        else:
             wait = due - (clock() - started)
             if wait > 0:
                 sleep(wait)
-        if when is not None and (previous is None or when > previous):
-            previous = when
         yield item
 
 
 def schedule(times: Iterable[datetime | None], *, speed: float = 1.0, max_gap: float | None = None) -> list[float]:
     """When (seconds after the first) each of ``times`` is due at this pace: what :func:`paced` waits for."""
-    check_pace(speed, max_gap)
-    out: list[float] = []
-    due = 0.0
-    previous: datetime | None = None
-    for n, when in enumerate(times):
-        if n and speed > 0 and when is not None and previous is not None and when > previous:
-            gap = (when - previous).total_seconds() / speed
-            due += gap if max_gap is None else min(gap, max_gap)
-        if when is not None and (previous is None or when > previous):
-            previous = when
-        out.append(due)
-    return out
+    pace = Pace(speed, max_gap)
+    return [pace.due(when) for when in times]

@@ -67,7 +67,7 @@ class TimelineEvent(NamedTuple):
     """One event of a session's timeline: the API's JSON (text and parsed) and where it belongs. (A tuple: cheap
     to make by the hundred thousand.)"""
 
-    index: int  # 0-based place in the timeline
+    index: int  # type: ignore[assignment]  # 0-based place in the timeline (shadows tuple.index, on purpose)
     key: str  # the event's key: its id, or a surrogate for an empty id
     event_id: str
     type: str
@@ -147,9 +147,14 @@ def merge_streams(streams: Sequence[tuple[str | None, Iterable[LoggedEvent]] | E
     """
     # Per stream: [head event, its time, the key before it (Extras only), iterator, thread id, preference, extras]
     opened: list[list[Any]] = []
-    for stream in streams:
-        extras = isinstance(stream, Extras)
-        thread_id, events = (stream.thread_id, stream.rows) if extras else stream
+    thread_id: str | None
+    events: Iterable[Any]
+    for source in streams:
+        extras = isinstance(source, Extras)
+        if isinstance(source, Extras):
+            thread_id, events = source.thread_id, source.rows
+        else:
+            thread_id, events = source
         preference = 0 if thread_id is None else 1 if thread_id == primary_thread_id else 2
         entry = [None, None, None, iter(events), thread_id, preference, extras]
         _advance(entry)
@@ -178,7 +183,7 @@ def merge_streams(streams: Sequence[tuple[str | None, Iterable[LoggedEvent]] | E
         opened = [s for s in opened if s[0] is not None]
         if len(taken) == 1:  # one stream at this time: its events as they are
             stream, rows = taken[0]
-            where = (stream[4],)
+            where: tuple[str | None, ...] = (stream[4],)
             slots: Iterable[tuple[LoggedEvent, str | None, tuple[str | None, ...]]] = \
                 [(row, stream[4], where) for row, _ in rows]
         elif len(taken) == 2 and [r.event_key for r, _ in taken[0][1]] == [r.event_key for r, _ in taken[1][1]]:
@@ -269,7 +274,7 @@ def single_stream(thread_id: str | None, events: Iterable[LoggedEvent], *, owner
                             event.payload, _parse(event.payload), where)
 
 
-_scan = json.JSONDecoder().scan_once  # the C scanner json.loads ends up in, minus two layers of wrappers
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads ends up in, minus two layers of wrappers
 
 
 def _parse(payload: str) -> dict[str, Any]:

@@ -21,14 +21,26 @@ from sqlalchemy import Connection, inspect
 from recorder.errors import SchemaError, StoreError
 from recorder.store.sql import WRITE, make_engine, redact, translated
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_dir() -> Path:
+    """Where the alembic scripts are: ``recorder/migrations`` in an installed wheel (the distribution maps the
+    checkout's top-level ``migrations/`` there), else the checkout's ``migrations/`` (source tree, editable install).
+    """
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    return package.parent / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 T = TypeVar("T")
 
 
 def _config(connection: Connection | None = None) -> Config:
     if not (MIGRATIONS_DIR / "env.py").is_file():
-        raise SchemaError(f"migration scripts not found at {MIGRATIONS_DIR}; install the project from its source tree")
+        raise SchemaError(f"migration scripts not found at {MIGRATIONS_DIR}; reinstall the recorder")
     config = Config(stdout=io.StringIO())
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:

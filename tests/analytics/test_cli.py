@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 import pytest
 from click.testing import CliRunner
+from recorder.analytics import queries
 
-from analytics import queries
 from recorder.cli import USAGE_GROUPS, cli
 from recorder.store import EventStore
 from tests.analytics.logs import multi_agent, simple

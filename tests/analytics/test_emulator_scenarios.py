@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recorder.analytics import queries
+from recorder.analytics.projection import Projection
 
-from analytics import queries
-from analytics.projection import Projection
 from recorder.emulator import Emulator
 from recorder.events import parse_time
 from recorder.money import money_amount

@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from recorder.analytics import extract
 
-from analytics import extract
 from recorder.events import dump_json, raw_event
 from recorder.money import money_amount
 

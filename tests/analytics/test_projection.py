@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recorder.analytics import queries, schema
+from recorder.analytics.projection import Projection
 
-from analytics import queries, schema
-from analytics.projection import Projection
 from recorder.errors import StoreUnavailable
 from recorder.store import EventStore
 from recorder.store.compliance import ComplianceStore
@@ -193,7 +193,7 @@ def test_an_interrupted_batch_resumes_without_double_counting(store: EventStore,
 
 _KILL_SCRIPT = """
 import os, sys
-from analytics.projection import Projection
+from recorder.analytics.projection import Projection
 from recorder.store import EventStore
 batches = []
 def die(last):

@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from recorder.analytics import prices, queries
+from recorder.analytics.projection import Projection
+from recorder.analytics.window import Window
 
-from analytics import prices, queries
-from analytics.projection import Projection
-from analytics.window import Window
 from recorder.errors import ConfigError, NotFound
 from recorder.store import EventStore
 from tests.analytics.logs import CHILD, PRIMARY, Script

@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from recorder.analytics import location, prices
+from recorder.analytics.window import parse_point, window
 
-from analytics import location, prices
-from analytics.window import parse_point, window
 from recorder.errors import ConfigError
 
 

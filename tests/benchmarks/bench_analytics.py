@@ -24,8 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from analytics import parallel, queries
-from analytics.projection import Projection
+from recorder.analytics import parallel, queries
+from recorder.analytics.projection import Projection
+
 from recorder.events import raw_event
 from recorder.store import EventStore, migrate
 from tests.benchmarks.common import realistic_events, report

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import insert, text
 
 from recorder.compliance import anchor as anchors
+from recorder.compliance.report import VerifyReport
 from recorder.compliance.retention import prune
-from recorder.compliance.verify import VerifyReport, verify
+from recorder.compliance.verify import verify
 from recorder.errors import IntegrityViolation, NotFound
 from recorder.events import raw_event
 from recorder.store import EventStore, chain

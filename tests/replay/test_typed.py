@@ -9,7 +9,8 @@ import pytest
 
 from recorder.emulator import ApiServer
 from recorder.errors import NotFound
-from recorder.replay import RecordedSession, known_types, sdk_event
+from recorder.recorded import RecordedSession
+from recorder.replay import known_types, sdk_event
 from recorder.replay.typed import sdk_event_classes
 from tests.emulator.support import sdk
 from tests.replay.conftest import Recorded

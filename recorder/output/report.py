@@ -1,4 +1,4 @@
-"""What every report is: typed columns and rows, plus notes for the reader. Rendering is in :mod:`analytics.output`.
+"""What every report is: typed columns and rows, plus notes for the reader. Rendering: :mod:`.formats`.
 
 A column's ``kind`` decides how a value is shown in a terminal table and how it is written for scripts:
 

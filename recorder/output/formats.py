@@ -1,4 +1,5 @@
-"""Writing a Report: an aligned terminal table for people; CSV, JSON or Parquet for scripts.
+"""Writing a Report: an aligned terminal table for people; CSV, JSON or Parquet for scripts. The one table
+renderer of the project (every command's table goes through :func:`render_table`).
 
 Scripts get every column with raw values: integers, decimal numbers (money in major units of ``currency``),
 times as RFC 3339 UTC with ``Z``, days as ``YYYY-MM-DD``, JSON columns as JSON (an object in JSON output, text in
@@ -15,15 +16,16 @@ import json
 import math
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from analytics.report import Column, Report
-from recorder.errors import ConfigError, StoreError
+from recorder.errors import ConfigError, OutputError
 from recorder.events import dump_json, format_time
+from recorder.output import files
+from recorder.output.report import Column, Report
 
 FORMATS = ("table", "csv", "json", "parquet")
 NUMERIC = frozenset({"int", "float", "ratio", "ms", "seconds", "money"})
@@ -86,7 +88,12 @@ def to_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-def to_parquet(report: Report, path: Path) -> None:
+def to_parquet(report: Report, path: str | Path) -> None:
+    """Write ``report`` as a Parquet file (atomically, like every output file)."""
+    files.write_via(path, lambda temp: _write_parquet(report, temp))
+
+
+def _write_parquet(report: Report, path: Path) -> None:
     import duckdb
 
     con = duckdb.connect()
@@ -98,7 +105,7 @@ def to_parquet(report: Report, path: Path) -> None:
                 appender.append_rows([_parquet_row(report.columns, row) for row in report.rows])
         con.execute("COPY report TO ? (FORMAT parquet)", [str(path)])
     except duckdb.Error as err:
-        raise StoreError(f"cannot write {path}: {str(err).splitlines()[0]}") from None
+        raise OutputError(f"cannot write {path}: {str(err).splitlines()[0]}") from None
     finally:
         con.close()
 
@@ -171,7 +178,7 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def render_table(report: Report, max_width: int | None = None) -> str:
+def render_table(report: Report, max_width: int | None = None, *, align_right: Collection[str] = ()) -> str:
     """The report as an aligned table (only ``in_table`` columns), a totals row and the notes."""
     shown = [(i, c) for i, c in enumerate(report.columns) if c.in_table]
     names = [c.name for c in report.columns]
@@ -192,7 +199,8 @@ def render_table(report: Report, max_width: int | None = None) -> str:
     if max_width:
         _fit(widths, headers, [c for _, c in shown], max_width)
     align: list[Callable[[str, int], str]] = [
-        (lambda s, w: s.rjust(w)) if c.kind in NUMERIC else (lambda s, w: s.ljust(w)) for _, c in shown
+        (lambda s, w: s.rjust(w)) if c.kind in NUMERIC or c.name in align_right else (lambda s, w: s.ljust(w))
+        for _, c in shown
     ]
 
     def line(values: list[str]) -> str:
@@ -207,6 +215,19 @@ def render_table(report: Report, max_width: int | None = None) -> str:
             out += ["  ".join("─" * w for w in widths), line(total)]
     out += [f"note: {note}" for note in report.notes]
     return "\n".join(out) + "\n"
+
+
+def simple_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Collection[str] = ()) -> str:
+    """Rows of ready-made text as a table (the same renderer as every report; columns named in ``numeric`` are
+    right-aligned)."""
+    columns = [Column(name, "text") for name in header]
+    report = Report("", columns, [tuple(row) for row in rows])
+    return render_table(report, align_right=frozenset(numeric))
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON for scripts, one trailing newline."""
+    return dump_json(data, indent=2) + "\n"
 
 
 def _fit(widths: list[int], headers: list[str], columns: list[Column], max_width: int) -> None:
@@ -227,14 +248,17 @@ def _fit(widths: list[int], headers: list[str], columns: list[Column], max_width
 
 
 def write(report: Report, fmt: str, output: str | Path | None = None, *, stream: IO[str] | None = None) -> None:
-    """Write ``report`` in ``fmt`` to the file ``output``, or to ``stream`` (stdout) when there is none."""
+    """Write ``report`` in ``fmt`` to the file ``output`` (atomically, :mod:`.files`), or to ``stream`` (stdout)
+    when there is none or it is ``-``."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if files.is_stdout(output):
+        output = None
     stream = stream or sys.stdout
     if fmt == "parquet":
         if output is None:
             raise ConfigError("--format parquet writes a file: add -o FILE")
-        to_parquet(report, Path(output))
+        to_parquet(report, output)
         return
     if fmt == "table":
         width = None
@@ -248,7 +272,4 @@ def write(report: Report, fmt: str, output: str | Path | None = None, *, stream:
     if output is None:
         stream.write(text)
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise StoreError(f"cannot write {output}: {err.strerror or err}") from None
+    files.write_text(output, text)

@@ -1,8 +1,11 @@
-"""The replay library's front door: one recorded session, read from the log.
+"""The library's front door to one recorded session, read from the log: its events, its state, its transcript.
+
+It sits above both :mod:`recorder.replay` (timeline, fold, pacing, typed events) and :mod:`recorder.render`
+(which renders what replay reads), so neither of those imports the other's way back.
 
 ::
 
-    from recorder.replay import RecordedSession
+    from recorder.recorded import RecordedSession
 
     with RecordedSession.open("sqlite:///recorder.db", "sesn_...") as session:
         for event in session.events():               # the SDK's typed events; dicts for unknown types
@@ -20,7 +23,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from recorder.errors import ConfigError
@@ -110,12 +113,11 @@ def write_transcript(store: EventStore, session_id: str, out: Any, *, format: st
         raise ConfigError(f"unknown transcript format {format!r}; choose one of {', '.join(FORMATS)}")
     meta = meta or load_meta(store, session_id)
     events = read_timeline(store, session_id, thread=thread, until=until, meta=meta)
-    if format == "md":
-        from recorder.render.markdown import write_markdown as writer
-    elif format == "text":
-        from recorder.render.plain import write_text as writer  # type: ignore[assignment]
-    elif format == "json":
-        from recorder.render.structured import write_json as writer  # type: ignore[assignment]
-    else:
-        from recorder.render.html import write_html as writer  # type: ignore[assignment]
-    return writer(events, meta, out, until=until, view=thread, **options)
+    from recorder.render.html import write_html
+    from recorder.render.markdown import write_markdown
+    from recorder.render.plain import write_text
+    from recorder.render.structured import write_json
+
+    writers: dict[str, Callable[..., SessionState]] = {"md": write_markdown, "text": write_text, "json": write_json,
+                                                        "html": write_html}
+    return writers[format](events, meta, out, until=until, view=thread, **options)
