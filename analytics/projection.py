@@ -42,8 +42,7 @@ from typing import Any
 import duckdb
 
 from analytics import duck, extract, parallel, schema
-from recorder.store import EventStore
-from recorder.store.sql import redact
+from recorder.store import EventStore, redact
 
 BATCH_ROWS = 20_000
 CHECKPOINT_THRESHOLD = "1GB"
@@ -488,7 +487,7 @@ def _read_ahead(store: EventStore, after: int, batch_rows: int, max_rows: int | 
 
 def _pruned_ranges(store: EventStore) -> list[tuple[int, int, int]]:
     """(first position, last position, audit id) of every range of the log removed by retention."""
-    from recorder.store.compliance import ComplianceStore
+    from recorder.store import ComplianceStore
 
     with ComplianceStore(store).reading() as reader:
         return reader.pruned_ranges()

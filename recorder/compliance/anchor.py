@@ -29,8 +29,7 @@ from recorder.compliance import merkle
 from recorder.compliance.verify import Problem, VerifyReport
 from recorder.errors import ConfigError, IntegrityViolation, OutputError
 from recorder.events import format_time
-from recorder.store import chain
-from recorder.store.compliance import AUDIT_GENESIS, AuditEntry
+from recorder.store import AUDIT_GENESIS, AuditEntry, chain
 
 FORMAT = "recorder-anchor-v1"
 
