@@ -52,6 +52,7 @@ from recorder.store import (
     AUDIT_GENESIS,
     AuditEntry,
     ChainedEvent,
+    ChainedTuple,
     ComplianceStore,
     EventColumns,
     EventStore,
@@ -254,15 +255,15 @@ class _Checker:
 
     # ---- the pass over events
 
-    def feed(self, rows: Sequence[ChainedEvent | ScannedEvent]) -> None:
-        """Check a batch of events (a ScannedEvent starts with the fields of a ChainedEvent)."""
+    def feed(self, rows: Sequence[ChainedEvent | ChainedTuple]) -> None:
+        """Check a batch of events (fields in ChainedEvent's order)."""
         sha256 = hashlib.sha256
         state = self.state
         whole_log = self.whole_log
         targets = self.targets
         expected = self.next_position
         log_head = self.log_head
-        for position, stream_id, seq, payload, payload_hash, chain_hash, *_ in rows:
+        for position, stream_id, seq, payload, payload_hash, chain_hash in rows:
             if whole_log and (position != expected or position > log_head):
                 self.out_of_order(expected, position, stream_id, seq)
             expected = position + 1
@@ -295,7 +296,7 @@ class _Checker:
                 self.at_target[stream_id] = chain_hash
         self.next_position = expected
         if rows:
-            self.last_position = rows[-1].position
+            self.last_position = rows[-1][0]  # its position
             self.report.events += len(rows)
 
     def enter(self, stream_id: int, st: list[Any], position: int, seq: int, payload: bytes, payload_hash: str,
@@ -567,7 +568,7 @@ def _event_batches(reader: LogReader, checker: _Checker, derived_inline: bool, s
         return
     for scanned in reader.scanned_events(session_id, first=first, last=last):
         _check_derived(checker, scanned)
-        checker.feed(scanned)
+        checker.feed([row.chained for row in scanned])
 
 
 def _sequential_pass(compliance: ComplianceStore, reader: LogReader, checker: _Checker, pool: ThreadPoolExecutor,

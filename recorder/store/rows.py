@@ -99,9 +99,13 @@ class ChainedEvent(NamedTuple):
     chain_hash: str
 
 
+ChainedTuple = tuple[int, int, int, bytes, str, str]
+"""A :class:`ChainedEvent` as a plain tuple (the hot scan of verification, see ``LogReader.chained_events``)."""
+
+
 class ScannedEvent(NamedTuple):
-    """A :class:`ChainedEvent` (its first six fields) with the columns derived from the payload, to check them in
-    the same pass (PostgreSQL). ``processed_at`` is a datetime, or SQLite's text."""
+    """A :class:`ChainedEvent` (:attr:`chained`) with the columns derived from the payload, to check them in the
+    same pass (PostgreSQL). ``processed_at`` is a datetime, or SQLite's text."""
 
     position: int
     stream_id: int
@@ -115,6 +119,11 @@ class ScannedEvent(NamedTuple):
     event_key: str
     type: str
     processed_at: datetime | str | None
+
+    @property
+    def chained(self) -> ChainedEvent:
+        return ChainedEvent(self.position, self.stream_id, self.seq, self.payload, self.payload_hash,
+                            self.chain_hash)
 
 
 class EventColumns(NamedTuple):
