@@ -436,7 +436,7 @@ def _check_snapshots(report: VerifyReport, reader: LogReader, session_ids: Seque
                                 "(snapshot edited)", snap.session_id, snap.thread_id))
 
 
-def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: list[tuple[int, int, int]],
+def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: Sequence[tuple[int, int, int]],
                  checker: _Checker) -> None:
     previous = AUDIT_GENESIS
     for entry in entries:

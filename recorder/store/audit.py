@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select
 from recorder import __version__
 from recorder.events import display_text, format_time
 from recorder.store import schema as t
+from recorder.store.database import inserted_id
 from recorder.store.rows import AuditEntry
 
 AUDIT_GENESIS = hashlib.sha256(b"recorder-audit-v1").hexdigest()
@@ -56,7 +57,7 @@ def audit_entries(conn: Connection, session_id: str | None = None, action: str |
         query = query.where(a.session_id == session_id)
     if action is not None:
         query = query.where(a.action == action)
-    return [AuditEntry(*row) for row in conn.execute(query)]
+    return [AuditEntry(**row._asdict()) for row in conn.execute(query)]
 
 
 def append_audit(
@@ -69,13 +70,13 @@ def append_audit(
     actor, reason = display_text(actor) or "", display_text(reason) or ""
     text = json.dumps(details, ensure_ascii=True, separators=(",", ":"))
     digest = audit_entry_hash(prev, now, action, session_id, actor, reason, text, __version__)
-    return int(
+    return inserted_id(
         conn.execute(
             insert(t.compliance_audit).values(
                 at=now, action=action, session_id=session_id, actor=actor, reason=reason, details=text,
                 tool_version=__version__, prev_hash=prev, entry_hash=digest,
             )
-        ).inserted_primary_key[0]
+        )
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from recorder.errors import NotFound
 from recorder.events import display_text, dump_json, parse_time
 from recorder.store import schema as t
-from recorder.store.database import Database, utcnow
+from recorder.store.database import Database, inserted_id, utcnow
 from recorder.store.rows import LatestSnapshot, RunRow, SessionSummary
 
 
@@ -193,7 +193,7 @@ class Catalog:
 
     def start_run(self, *, mode: str, command: str, user: str, host: str, pid: int, version: str) -> int:
         with self.db.write() as conn:
-            return int(
+            return inserted_id(
                 conn.execute(
                     insert(t.recording_runs).values(
                         started_at=utcnow(),
@@ -207,7 +207,7 @@ class Catalog:
                         events_added=0,
                         outcome="running",
                     )
-                ).inserted_primary_key[0]
+                )
             )
 
     def finish_run(
@@ -232,12 +232,12 @@ class Catalog:
         query = select(r.run_id, r.started_at, r.finished_at, r.user_name, r.host, r.pid, r.version, r.mode,
                        r.command, r.sessions_count, r.events_added, r.outcome, r.error)
         with self.db.read() as conn:
-            return [RunRow(*row) for row in conn.execute(query.order_by(r.run_id.desc()).limit(limit))]
+            return [RunRow(**row._asdict()) for row in conn.execute(query.order_by(r.run_id.desc()).limit(limit))]
 
 
 def _summary_columns(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The few columns of ``sessions``/``threads`` kept beside a snapshot, from the API's object."""
-    agent = snapshot.get("agent") if isinstance(snapshot.get("agent"), dict) else {}
+    agent: dict[str, Any] = raw if isinstance(raw := snapshot.get("agent"), dict) else {}
     model = agent.get("model")
     if isinstance(model, dict):
         model = model.get("id")

@@ -144,12 +144,14 @@ class ComplianceStore:
     def _activity(self, conn: Connection, session_id: str | None) -> list[SessionActivity]:
         s, e, sn, f, h, le = (t.sessions.c, t.events.c, t.session_snapshots.c, t.session_files.c, t.legal_holds.c,
                               t.leases.c)
-        events = select(e.session_id, func.max(e.processed_at).label("at")).group_by(e.session_id)
-        snaps = select(sn.session_id, func.max(sn.taken_at).label("at")).group_by(sn.session_id)
-        files = select(f.session_id, func.max(f.archived_at).label("at")).group_by(f.session_id)
+        latest = [
+            select(e.session_id, func.max(e.processed_at).label("at")).group_by(e.session_id),
+            select(sn.session_id, func.max(sn.taken_at).label("at")).group_by(sn.session_id),
+            select(f.session_id, func.max(f.archived_at).label("at")).group_by(f.session_id),
+        ]
         if session_id is not None:
-            events, snaps, files = (q.where(q.selected_columns[0] == session_id) for q in (events, snaps, files))
-        events, snaps, files = events.subquery(), snaps.subquery(), files.subquery()
+            latest = [q.where(q.selected_columns[0] == session_id) for q in latest]
+        events, snaps, files = (q.subquery() for q in latest)
         query = (
             select(s.session_id, s.last_recorded_at, events.c.at, snaps.c.at, files.c.at, h.session_id, le.expires_at)
             .select_from(
@@ -179,7 +181,8 @@ class ComplianceStore:
         with self.db.read() if dry_run else self.db.write() as conn:
             if not dry_run:
                 self.db.lock_log(conn)
-            [activity] = self._activity(conn, session_id) or [None]
+            found = self._activity(conn, session_id)
+            activity = found[0] if found else None
             if activity is None or activity.held or activity.last_activity >= cutoff:
                 return None
             if activity.leased_until is not None and activity.leased_until > now:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, CursorResult, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recorder.store import migrate
@@ -30,6 +30,14 @@ from recorder.store.sql import WRITE, make_engine, translated
 def utcnow() -> datetime:
     """Now, as the log stores times: naive UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The integer primary key an INSERT of one row generated."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - only for statements that are not single-row INSERTs
+        raise TypeError("not a single-row INSERT")
+    return int(key[0])
 
 
 class Database:

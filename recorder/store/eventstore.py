@@ -26,7 +26,8 @@ from recorder.store.rows import (
     Checkpoint,
     EventRow,
     LatestSnapshot,
-    LogRow,
+    LogTuple,
+    PrunedRange,
     RunRow,
     SessionSummary,
     StoredEvent,
@@ -123,8 +124,11 @@ class EventStore(Database):
 
     def read_log_rows(
         self, after_position: int = 0, limit: int = 10_000, until_position: int | None = None
-    ) -> list[LogRow]:
+    ) -> list[LogTuple]:
         return self.tail.read_log_rows(after_position, limit, until_position)
+
+    def pruned_ranges(self) -> list[PrunedRange]:
+        return self.tail.pruned_ranges()
 
     # ---- reads by stream (SqlStreamReads)
 

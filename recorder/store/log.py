@@ -28,7 +28,7 @@ from recorder.events import RawEvent
 from recorder.store import chain
 from recorder.store import schema as t
 from recorder.store.catalog import ensure_session, ensure_thread
-from recorder.store.database import Database, utcnow
+from recorder.store.database import Database, inserted_id, utcnow
 from recorder.store.rows import AppendResult, Checkpoint, StreamRow, stream_key
 from recorder.store.sql import translated
 
@@ -161,7 +161,7 @@ class EventLog:
             if thread_id is not None:
                 ensure_thread(self.db, conn, session_id, thread_id, now)
             genesis = chain.genesis(session_id, thread_id)
-            stream_id = conn.execute(
+            stream_id = inserted_id(conn.execute(
                 insert(t.streams).values(
                     session_id=session_id,
                     thread_id=thread_id,
@@ -170,7 +170,7 @@ class EventLog:
                     head_hash=genesis,
                     created_at=now,
                 )
-            ).inserted_primary_key[0]
+            ))
             return StreamRow(int(stream_id), session_id, thread_id, 0, genesis, key)
         return StreamRow(int(row.stream_id), session_id, thread_id, int(row.last_seq), row.head_hash, key)
 

@@ -65,7 +65,8 @@ class StoredEvent:
 
 
 class LogRow(NamedTuple):
-    """An event as a read model tailing the log by position needs it (:meth:`LogTail.read_log_rows`)."""
+    """An event as a read model tailing the log by position needs it (``LogTail.read_log_rows`` returns these
+    fields as plain tuples, :data:`LogTuple`)."""
 
     position: int
     stream_id: int
@@ -75,6 +76,10 @@ class LogRow(NamedTuple):
     type: str
     processed_at: datetime | None
     payload: str
+
+
+LogTuple = tuple[int, int, str, str | None, str, str, datetime | None, str]
+"""A :class:`LogRow` as a plain tuple (the analytics tail's bulk read, see ``LogTail.read_log_rows``)."""
 
 
 class EventRow(NamedTuple):
