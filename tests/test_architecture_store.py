@@ -126,3 +126,41 @@ def test_the_checks_see_function_local_relative_and_submodule_imports(tmp_path: 
         f"{where}:6 imports the store module recorder.store.rows; import from recorder.store",
     ]
     assert sqlalchemy_violations(tmp_path) == [f"{where}:7 imports sqlalchemy.engine; only recorder/store may"]
+
+
+NAMED_TUPLE_API = {"_make", "_asdict", "_fields", "_replace"}
+
+
+def private_reach_ins(root: Path = ROOT) -> list[str]:
+    """``x._name`` where ``x`` is not ``self``/``cls`` in the store's modules: each uses the others' public API
+    (the ``Database`` in particular), never their private parts."""
+    found = []
+    for path in _python_files(root):
+        if not _inside(path, STORE):
+            continue
+        tree = ast.parse((root / path).read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and node.attr not in NAMED_TUPLE_API
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                found.append(f"{path.as_posix()}:{node.lineno} reaches into {ast.unparse(node)}")
+    return found
+
+
+def test_store_modules_use_each_others_public_api() -> None:
+    assert private_reach_ins() == []
+
+
+def test_the_private_check_sees_a_reach_in(tmp_path: Path) -> None:
+    for name in SOURCE_DIRS:
+        (tmp_path / name).mkdir()
+    (tmp_path / "recorder" / "store").mkdir()
+    (tmp_path / "recorder" / "store" / "leases.py").write_text(
+        "def f(self, store, row):\n    self._ok()\n    row._asdict()\n    with store._write() as conn:\n"
+        "        store._lock_log(conn)\n",
+        encoding="utf-8",
+    )
+    assert private_reach_ins(tmp_path) == [
+        "recorder/store/leases.py:4 reaches into store._write",
+        "recorder/store/leases.py:5 reaches into store._lock_log",
+    ]
