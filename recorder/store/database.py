@@ -17,7 +17,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Connection, CursorResult, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -60,6 +60,12 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

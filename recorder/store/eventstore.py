@@ -47,12 +47,6 @@ class EventStore(Database):
         self.tail = SqlLogTail(self)
         self.stream_reads = SqlStreamReads(self)
 
-    def __enter__(self) -> EventStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # ---- append and checkpoints (EventLog)
 
     def append(
