@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -67,20 +68,18 @@ class Database:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> AbstractContextManager[Connection]:
         """One read transaction (a deferred ``BEGIN`` on SQLite: readers never wait for writers)."""
-        with self._transaction(write=False) as conn:
-            yield conn
+        return self._transaction(write=False)
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> AbstractContextManager[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite); commits when the block succeeds."""
-        with self._transaction(write=True) as conn:
-            yield conn
+        return self._transaction(write=True)
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        """Driver errors anywhere (connect, the block, commit) become StoreErrors; the connection goes back to the
+        pool either way. SQLite writers of this process queue on ``_local_write_lock`` first."""
         with translated(self.url), self._local_lock(write):
             conn = self.engine.connect()
             try:
