@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -345,7 +346,7 @@ def _model_id(agent: dict[str, Any]) -> str | None:
     return text(obj(model).get("id") if isinstance(model, dict) else model)
 
 
-def snapshots(stored: list[tuple[str, str | None, str]]) -> Snapshots:
+def snapshots(stored: Sequence[tuple[str, str | None, str]]) -> Snapshots:
     """The snapshot rows of the store's latest snapshots ``(session_id, thread_id or None, JSON)``, sorted."""
     out = Snapshots()
     for session_id, thread_id, payload in sorted(stored, key=lambda s: (s[0], s[1] or "")):

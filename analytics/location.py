@@ -16,7 +16,7 @@ import os
 import re
 from pathlib import Path
 
-from recorder.store.sql import parse_url, redact
+from recorder.store import parse_url, redact
 
 ENV_VAR = "RECORDER_ANALYTICS_DB"
 SUFFIX = ".analytics.duckdb"

@@ -41,8 +41,7 @@ from typing import Any
 
 import duckdb
 
-from recorder.store import EventStore
-from recorder.store.sql import redact
+from recorder.store import LogTail, redact
 
 from . import duck, extract, parallel, schema
 
@@ -210,7 +209,7 @@ class Projection:
         )
         self.con.commit()
 
-    def _recognizes(self, store: EventStore, state: State, pruned: list[tuple[int, int, int]]) -> bool:
+    def _recognizes(self, store: LogTail, state: State, pruned: list[tuple[int, int, int]]) -> bool:
         """Does the log still hold, at the checkpoint, the row the projection saw last (or was it pruned)?"""
         if state.position == 0:
             return True
@@ -252,7 +251,7 @@ class Projection:
 
     # ---------------------------------------------------------------------------------------- update
 
-    def rebuild(self, store: EventStore, **options: Any) -> UpdateResult:
+    def rebuild(self, store: LogTail, **options: Any) -> UpdateResult:
         """Empty the read model and project the whole log again (identical tables to an incremental run)."""
         self._require_writable()
         with duck.translated(self.path):
@@ -263,7 +262,7 @@ class Projection:
 
     def update(
         self,
-        store: EventStore,
+        store: LogTail,
         *,
         batch_rows: int = BATCH_ROWS,
         max_rows: int | None = None,
@@ -283,7 +282,7 @@ class Projection:
         with parallel.paused_gc():
             return self._update(store, batch_rows, max_rows, snapshots, progress, fault, workers, parallel_min_rows)
 
-    def _update(self, store: EventStore, batch_rows: int, max_rows: int | None, snapshots: bool,
+    def _update(self, store: LogTail, batch_rows: int, max_rows: int | None, snapshots: bool,
                 progress: Progress | None, fault: Fault | None, workers: int | None,
                 parallel_min_rows: int) -> UpdateResult:
         started = time.perf_counter()
@@ -311,7 +310,7 @@ class Projection:
                 self.con.execute("CHECKPOINT")  # fold the write-ahead log into the file now, not at the next open
         return UpdateResult(tail.rows, tail.batches, time.perf_counter() - started, tail.position, head, rebuilt)
 
-    def _prepare(self, store: EventStore) -> tuple[State, str | None]:
+    def _prepare(self, store: LogTail) -> tuple[State, str | None]:
         """Apply new prunes and recognize the checkpoint (emptying the model if the log is another one)."""
         rebuilt, self.schema_note = self.schema_note, None
         pruned = _pruned_ranges(store)
@@ -388,7 +387,7 @@ class Projection:
             con.rollback()
             raise
 
-    def refresh_snapshots(self, store: EventStore) -> int:
+    def refresh_snapshots(self, store: LogTail) -> int:
         """Replace the snapshot tables with the store's latest snapshots; returns how many there are."""
         self._require_writable()
         stored = store.latest_snapshots()
@@ -438,7 +437,7 @@ class Projection:
 class _Tail:
     """One update's progress through the log: writes batches in order, counts, reports progress."""
 
-    def __init__(self, projection: Projection, store: EventStore, fault: Fault | None, progress: Progress | None,
+    def __init__(self, projection: Projection, store: LogTail, fault: Fault | None, progress: Progress | None,
                  todo: int) -> None:
         self.projection, self.fault, self.progress, self.todo = projection, fault, progress, todo
         self.source = redact(store.url)
@@ -455,12 +454,12 @@ class _Tail:
             self.progress(self.rows, max(self.todo, self.rows))
 
 
-def _chain_hash(store: EventStore, position: int) -> str | None:
+def _chain_hash(store: LogTail, position: int) -> str | None:
     rows = store.read_log(position - 1, 1)
     return rows[0].chain_hash if rows and rows[0].position == position else None
 
 
-def _read_ahead(store: EventStore, after: int, batch_rows: int, max_rows: int | None
+def _read_ahead(store: LogTail, after: int, batch_rows: int, max_rows: int | None
                 ) -> Iterator[tuple[list[extract.LogRow], str | None]]:
     """Batches of log rows past ``after`` (at most ``max_rows`` in all), each with its last row's chain hash.
 
@@ -491,9 +490,6 @@ def _read_ahead(store: EventStore, after: int, batch_rows: int, max_rows: int | 
                 return
 
 
-def _pruned_ranges(store: EventStore) -> list[tuple[int, int, int]]:
+def _pruned_ranges(store: LogTail) -> list[tuple[int, int, int]]:
     """(first position, last position, audit id) of every range of the log removed by retention."""
-    from recorder.store.compliance import ComplianceStore
-
-    with ComplianceStore(store).reading() as reader:
-        return reader.pruned_ranges()
+    return list(store.pruned_ranges())

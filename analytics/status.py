@@ -8,8 +8,7 @@ from typing import Any
 
 from recorder.events import format_time, parse_time
 from recorder.output.listings import short_time
-from recorder.store import EventStore
-from recorder.store.sql import redact
+from recorder.store import EventStore, redact
 
 from . import location
 from .projection import Projection

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from recorder.store.schema import metadata
+from recorder.store import metadata
 
 config = context.config
 

@@ -677,8 +677,7 @@ def hold_remove(db_url: str, session_id: str, reason: str, actor: str | None) ->
 def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
     """Sessions under legal hold (or whether SESSION_ID is)."""
     from recorder.output import listings
-    from recorder.store import EventStore
-    from recorder.store.compliance import ComplianceStore
+    from recorder.store import ComplianceStore, EventStore
 
     with EventStore(db_url) as store:
         holds = ComplianceStore(store).holds(session_id)
@@ -742,8 +741,7 @@ def audit_command(db_url: str, session_id: str | None, fmt: str) -> None:
     """The compliance audit trail: every legal hold, release and prune — who, when, why, and what was removed
     (json: the full details, with counts and chain heads)."""
     from recorder.output import listings
-    from recorder.store import EventStore
-    from recorder.store.compliance import ComplianceStore
+    from recorder.store import ComplianceStore, EventStore
 
     with EventStore(db_url) as store:
         entries = ComplianceStore(store).audit_entries(session_id)
@@ -765,7 +763,7 @@ def db_roles(db_url: str, writer: str, reader: str, print_sql: bool) -> None:
     and grant their privileges on this database (run as the tables' owner; again after each `db upgrade`).
     Neither can delete from the log, touch holds or the audit trail, or prune: that stays with the owner.
     Grant them to login roles: GRANT recorder_writer TO alice;"""
-    from recorder.store.compliance import grant_roles, role_statements
+    from recorder.store import grant_roles, role_statements
 
     if print_sql:
         for statement in role_statements(writer, reader):
@@ -1007,7 +1005,7 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
     from recorder.analytics import html, prices
     from recorder.analytics.window import window
     from recorder.output import files
-    from recorder.store.sql import redact
+    from recorder.store import redact
 
     span = window(since, until)
     table = prices.load(prices_file) if prices_file else None

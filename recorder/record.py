@@ -43,8 +43,7 @@ from recorder.ingest.scrub import scrub
 from recorder.ingest.sink import StreamSink
 from recorder.ingest.stream import follow
 from recorder.ingest.writer import LogWriter
-from recorder.store import EventStore
-from recorder.store.leases import Lease, Leases
+from recorder.store import EventStore, Lease, Leases
 
 MODES = ("auto", "stream", "poll")
 STREAMS_AT_ONCE = 4  # per session, when catching up by poll

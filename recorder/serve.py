@@ -26,9 +26,7 @@ from recorder.emulator.source import EventQuery, EventRecord
 from recorder.errors import ConfigError, NotFound
 from recorder.events import format_time, parse_time
 from recorder.replay.pacing import Pace, check_pace
-from recorder.store import EventStore
-from recorder.store.files import FileArchive
-from recorder.store.log import EventRow
+from recorder.store import EventRow, EventStore, FileArchive
 
 
 def _record(row: EventRow) -> EventRecord:

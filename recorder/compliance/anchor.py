@@ -30,8 +30,7 @@ from recorder.compliance.report import Problem, StreamHead, VerifyReport
 from recorder.errors import ConfigError, IntegrityViolation
 from recorder.events import format_time
 from recorder.output import files
-from recorder.store import chain
-from recorder.store.compliance import AUDIT_GENESIS, AuditEntry
+from recorder.store import AUDIT_GENESIS, AuditEntry, chain
 
 FORMAT = "recorder-anchor-v1"
 

@@ -45,8 +45,7 @@ from recorder import __version__
 from recorder.compliance import merkle
 from recorder.errors import ConfigError, IntegrityViolation, NotFound, OutputError
 from recorder.events import format_time
-from recorder.store import EventStore, chain
-from recorder.store.compliance import ComplianceStore, LogReader, StreamRow
+from recorder.store import ComplianceStore, EventStore, LogReader, StreamRow, chain
 
 FORMAT = "recorder-bundle-v1"
 FORMATS = ("jsonl", "parquet")
@@ -158,7 +157,7 @@ def _write_jsonl(reader: LogReader, stream: StreamRow, path: Path) -> tuple[int,
         for rows in reader.stream_rows(stream):
             for seq, _event_id, _type, _at, payload, payload_hash, chain_hash in rows:
                 check.add(seq, payload, payload_hash, chain_hash)
-            out.write(b"".join(row[4] + b"\n" for row in rows))
+            out.write(b"".join(row.payload + b"\n" for row in rows))
     finally:
         out.close()
     check.finish()

@@ -14,7 +14,7 @@ from typing import Any
 
 from recorder.errors import IntegrityViolation
 from recorder.output.text import counted
-from recorder.store.compliance import AUDIT_GENESIS
+from recorder.store import AUDIT_GENESIS
 
 STREAM_KINDS = frozenset({"event", "stream", "column", "log", "position", "anchor", "bundle"})
 KIND_ORDER = {"event": 0, "stream": 1, "column": 2, "position": 3, "log": 4, "file": 5, "snapshot": 6, "audit": 7,

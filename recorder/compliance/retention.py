@@ -24,9 +24,7 @@ from typing import Any
 
 from recorder.errors import ConfigError
 from recorder.events import format_time
-from recorder.store import EventStore
-from recorder.store.compliance import ComplianceStore, Hold, PrunedSession
-from recorder.store.log import utcnow
+from recorder.store import ComplianceStore, EventStore, Hold, PrunedSession, utcnow
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdwy])")

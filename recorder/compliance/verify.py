@@ -50,13 +50,18 @@ from recorder.compliance.anchor import Anchor, compare
 from recorder.compliance.report import KIND_ORDER, Problem, StreamHead, VerifyReport
 from recorder.errors import NotFound
 from recorder.events import SURROGATE_PREFIX, raw_event
-from recorder.store import EventStore, chain
-from recorder.store.compliance import (
+from recorder.store import (
     AUDIT_GENESIS,
     AuditEntry,
+    ChainedEvent,
+    ChainedTuple,
     ComplianceStore,
+    EventColumns,
+    EventStore,
     LogReader,
+    ScannedEvent,
     StreamRow,
+    chain,
     entry_is_intact,
     stream_key,
 )
@@ -135,8 +140,8 @@ class _Checker:
 
     # ---- the pass over events
 
-    def feed(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Check a batch of (position, stream_id, seq, payload bytes, payload_hash, chain_hash)."""
+    def feed(self, rows: Sequence[ChainedEvent | ChainedTuple]) -> None:
+        """Check a batch of events (fields in ChainedEvent's order)."""
         sha256 = hashlib.sha256
         state = self.state
         whole_log = self.whole_log
@@ -176,7 +181,7 @@ class _Checker:
                 self.at_target[stream_id] = chain_hash
         self.next_position = expected
         if rows:
-            self.last_position = rows[-1][0]
+            self.last_position = rows[-1][0]  # its position
             self.report.events += len(rows)
 
     def enter(self, stream_id: int, st: list[Any], position: int, seq: int, payload: bytes, payload_hash: str,
@@ -248,11 +253,12 @@ class _Checker:
                              position=self.last_position + 1, rank=self.last_position + 1))
 
 
-def _derived_problem(row: Sequence[Any], streams: dict[int, StreamRow]) -> str | None:
+def _derived_problem(row: EventColumns | ScannedEvent, streams: dict[int, StreamRow]) -> str | None:
     """The exact check of the columns derived from a payload (the rule of recorder.events.raw_event) and of the
-    event's session/thread against its stream's. ``row``: (position, stream_id, seq, session_id, thread_id,
-    event_id, event_key, type, processed_at, payload, payload_hash)."""
-    _position, stream_id, _seq, session_id, thread_id, event_id, event_key, type_, processed_at, payload, digest = row
+    event's session/thread against its stream's."""
+    stream_id, session_id, thread_id, payload = row.stream_id, row.session_id, row.thread_id, row.payload
+    event_id, event_key, type_, processed_at, digest = (row.event_id, row.event_key, row.type, row.processed_at,
+                                                        row.payload_hash)
     stream = streams.get(stream_id)
     if stream is not None and (stream.session_id != session_id or stream.thread_id != thread_id):
         return (f"the event's session/thread columns say {session_id}/{thread_id or '-'}, its stream is "
@@ -277,13 +283,13 @@ def _derived_problem(row: Sequence[Any], streams: dict[int, StreamRow]) -> str |
     return None
 
 
-def _check_derived(checker: _Checker, rows: Iterable[Sequence[Any]]) -> None:
+def _check_derived(checker: _Checker, rows: Iterable[EventColumns | ScannedEvent]) -> None:
     for row in rows:
         what = _derived_problem(row, checker.streams)
         if what is not None:
-            stream = checker.streams.get(row[1])
-            session, thread = (stream.session_id, stream.thread_id) if stream else (row[3], row[4])
-            checker.add(Problem("column", what, session, thread, row[2], row[0], row[0]))
+            stream = checker.streams.get(row.stream_id)
+            session, thread = (stream.session_id, stream.thread_id) if stream else (row.session_id, row.thread_id)
+            checker.add(Problem("column", what, session, thread, row.seq, row.position, row.position))
 
 
 def _check_files(report: VerifyReport, reader: LogReader, session_ids: Sequence[str] | None,
@@ -315,7 +321,7 @@ def _check_snapshots(report: VerifyReport, reader: LogReader, session_ids: Seque
                                 "(snapshot edited)", snap.session_id, snap.thread_id))
 
 
-def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: list[tuple[int, int, int]],
+def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: Sequence[tuple[int, int, int]],
                  checker: _Checker) -> None:
     previous = AUDIT_GENESIS
     for entry in entries:
@@ -408,7 +414,7 @@ def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, ancho
             hit = reader.first_event_in_pruned_range()
             if hit is not None:
                 checker.add(Problem("position", "an event at a position an audited prune removed (forged event)",
-                                    hit[1], hit[2], hit[3], hit[0], hit[0]))
+                                    hit.session_id, hit.thread_id, hit.seq, hit.position, hit.position))
             for session_id, audit_id in reader.guard_rows():
                 checker.add(Problem("guard", f"retention_guard still lists session {session_id} (audit entry "
                                     f"{audit_id}): a bypass of the append-only triggers was committed"))
@@ -429,29 +435,34 @@ def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, ancho
 
 
 def _sqlite_candidates(compliance: ComplianceStore, log_head: int, session_ids: Sequence[str] | None,
-                       first: int = 1) -> list[tuple[Any, ...]]:
+                       first: int = 1) -> list[EventColumns]:
     if session_ids is None:
         return compliance.derived_candidates(log_head, None, first)
     return [row for session_id in session_ids for row in compliance.derived_candidates(log_head, session_id)]
 
 
-def _check_batches(checker: _Checker, batches: Iterable[list[tuple[Any, ...]]], derived_inline: bool) -> None:
-    for rows in batches:
-        if derived_inline:  # (position, stream, seq) + (session, thread, id, key, type, time) + (payload, hash)
-            _check_derived(checker, (r[:3] + r[6:12] + r[3:5] for r in rows))
-            rows = [r[:6] for r in rows]
-        checker.feed(rows)
+def _event_batches(reader: LogReader, checker: _Checker, derived_inline: bool, session_id: str | None = None, *,
+                   first: int | None = None, last: int | None = None) -> None:
+    """Feed the checker every event in scope; with ``derived_inline`` (PostgreSQL), check the derived columns in
+    the same pass (SQLite prefilters them in SQL instead, see ``_sqlite_candidates``)."""
+    if not derived_inline:
+        for rows in reader.chained_events(session_id, first=first, last=last):
+            checker.feed(rows)
+        return
+    for scanned in reader.scanned_events(session_id, first=first, last=last):
+        _check_derived(checker, scanned)
+        checker.feed([row.chained for row in scanned])
 
 
 def _sequential_pass(compliance: ComplianceStore, reader: LogReader, checker: _Checker, pool: ThreadPoolExecutor,
                      wanted: Sequence[str] | None, log_head: int) -> None:
     """Every event in this process, in the reader's snapshot (SQLite: the derived-column prefilter in a thread)."""
     sqlite = compliance.dialect == "sqlite"
-    derived: Future[list[tuple[Any, ...]]] | None = None
+    derived: Future[list[EventColumns]] | None = None
     if sqlite:
         derived = pool.submit(_sqlite_candidates, compliance, log_head, wanted)
     for session_id in [None] if wanted is None else wanted:
-        _check_batches(checker, reader.event_batches(session_id, derived=not sqlite), not sqlite)
+        _event_batches(reader, checker, not sqlite, session_id)
     if derived is not None:
         _check_derived(checker, derived.result())
 
@@ -497,7 +508,7 @@ def _verify_range(url: str, first: int, last: int, streams: list[StreamRow], pru
         checker.next_position = first
         with compliance.reading() as reader:
             derived = pool.submit(_sqlite_candidates, compliance, last, None, first) if sqlite else None
-            _check_batches(checker, reader.event_batches(derived=not sqlite, first=first, last=last), not sqlite)
+            _event_batches(reader, checker, not sqlite, first=first, last=last)
             checker.gap(checker.next_position, last + 1)
             if derived is not None:
                 _check_derived(checker, derived.result())

@@ -21,8 +21,7 @@ from typing import Any
 from recorder.events import RawEvent, raw_event
 from recorder.ingest.scrub import might_hold_secrets, scrub
 from recorder.ingest.writer import LogWriter
-from recorder.store import Checkpoint
-from recorder.store.leases import Lease
+from recorder.store import Checkpoint, Lease
 
 KEEP = object()  # "leave the stored cursor as it is"
 

@@ -14,9 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from recorder.events import RawEvent
-from recorder.store import AppendResult, Checkpoint, EventStore
-from recorder.store.files import FileArchive
-from recorder.store.leases import Holder, Lease, Leases
+from recorder.store import AppendResult, Checkpoint, EventStore, FileArchive, Holder, Lease, Leases
 
 T = TypeVar("T")
 

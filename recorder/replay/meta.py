@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from recorder.store import EventStore
+    from recorder.store import StreamReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +108,7 @@ def _primary_first(threads: list[ThreadMeta]) -> tuple[ThreadMeta, ...]:
     return tuple(primary[:1] + [t for t in threads if t not in primary[:1]])
 
 
-def load_meta(store: EventStore, session_id: str) -> SessionMeta:
+def load_meta(store: StreamReads, session_id: str) -> SessionMeta:
     """The session's snapshots from the log (NotFound if the session is not recorded)."""
     store.require_session(session_id)
     threads = [thread_meta(tid, store.latest_snapshot(session_id, tid)) for tid in store.thread_ids(session_id)]

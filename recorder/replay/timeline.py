@@ -42,7 +42,7 @@ from recorder.events import format_time, parse_time
 
 if TYPE_CHECKING:
     from recorder.replay.meta import SessionMeta
-    from recorder.store import EventStore
+    from recorder.store import StreamReads
 
 ALL = "all"
 SESSION = "session"
@@ -131,7 +131,7 @@ _NEVER = datetime.max  # where events without a time sort: after everything else
 
 class Extras(NamedTuple):
     """A thread's stream given only by what the session stream lacks: (key of the event before it in the thread's
-    stream, event) pairs (see ``EventStore.read_stream_extras``)."""
+    stream, event) pairs (see ``StreamReads.read_stream_extras``)."""
 
     thread_id: str
     rows: Iterable[tuple[str | None, LoggedEvent]]
@@ -303,7 +303,7 @@ def _renumbered(event: TimelineEvent, index: int) -> TimelineEvent:
 # ------------------------------------------------------------------------------------------------ the log
 
 
-def read_timeline(store: EventStore, session_id: str, *, thread: str = ALL, until: Until | None = None,
+def read_timeline(store: StreamReads, session_id: str, *, thread: str = ALL, until: Until | None = None,
                   meta: SessionMeta | None = None) -> Iterator[TimelineEvent]:
     """A recorded session's timeline from the log, lazily: ``thread`` is ``"all"``, ``"session"`` or a thread id.
 
@@ -336,7 +336,7 @@ def read_timeline(store: EventStore, session_id: str, *, thread: str = ALL, unti
     return cut(events, until)
 
 
-def _require_event(store: EventStore, session_id: str, thread: str, event_id: str) -> None:
+def _require_event(store: StreamReads, session_id: str, thread: str, event_id: str) -> None:
     copies = store.find_event(session_id, event_id)
     if not copies:
         raise NotFound(f"event {event_id} is not in session {session_id}")

@@ -1,15 +1,125 @@
 """The relational event log (SQLAlchemy 2; SQLite or PostgreSQL), the source of truth for everything else.
 
-Only this package touches SQLAlchemy connections and driver errors.
+This package is the only way in: import names from ``recorder.store``, never from its modules (a test,
+``tests/test_architecture_store.py``, keeps it so), and only this package imports SQLAlchemy. Its layout::
+
+    database   Database: engine, read()/write() transactions, lock_log(), upsert()   (every module below uses it)
+    rows       one named row type per table, and the events table's read shapes
+    log        EventLog: append and checkpoints (the write side of the log)
+    catalog    Catalog: sessions, threads, snapshots, recording runs
+    tail       LogTail protocol + SqlLogTail: reads by global position (analytics)
+    streams    StreamReads protocol + SqlStreamReads: reads by stream (replay, transcripts, serve)
+    scans      LogReader: consistent, fast scans with named rows (verify, export)
+    audit      the compliance audit trail's hash chain
+    compliance ComplianceStore: legal holds, retention (the only deletes), the audit trail
+    leases     Leases: one recorder per session, fenced appends
+    files      FileArchive: files sessions wrote, content-addressed
+    roles      the PostgreSQL writer/reader role DDL
+    eventstore EventStore: the facade most callers construct, ``EventStore(url)``, delegating to the above
+    schema / migrate / sql / chain   tables, alembic, engines and error translation, the hash chain
+
+To add a concern (a new table's SQL): a module taking a ``Database`` in its constructor, its row types in
+``rows``, and its public names here.
 """
 
-from recorder.store.log import (
+from recorder.store import chain, migrate
+from recorder.store.audit import AUDIT_GENESIS, audit_entry_hash, entry_is_intact
+from recorder.store.catalog import Catalog
+from recorder.store.compliance import ComplianceStore, PrunedSession, position_runs
+from recorder.store.database import Database, utcnow
+from recorder.store.eventstore import EventStore
+from recorder.store.files import FileArchive
+from recorder.store.leases import Lease, Leases
+from recorder.store.log import EventLog, Fence
+from recorder.store.roles import grant_roles, role_statements
+from recorder.store.rows import (
     AppendResult,
+    ArchivedFile,
+    AuditEntry,
+    ChainedEvent,
+    ChainedTuple,
     Checkpoint,
-    EventStore,
+    EventColumns,
+    EventRow,
+    ExportedEvent,
+    FileRow,
+    GuardRow,
+    Hold,
+    Holder,
+    LatestSnapshot,
+    LogRow,
+    LogTuple,
+    PrunedEvent,
+    PrunedRange,
+    RunRow,
+    ScannedEvent,
+    SessionActivity,
     SessionSummary,
+    SnapshotRow,
     StoredEvent,
     StreamInfo,
+    StreamRow,
+    stream_key,
 )
+from recorder.store.scans import LogReader
+from recorder.store.schema import metadata
+from recorder.store.sql import parse_url, redact
+from recorder.store.streams import SqlStreamReads, StreamReads
+from recorder.store.tail import LogTail, SqlLogTail
 
-__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo"]
+__all__ = [
+    "AUDIT_GENESIS",
+    "AppendResult",
+    "ArchivedFile",
+    "AuditEntry",
+    "Catalog",
+    "ChainedEvent",
+    "ChainedTuple",
+    "Checkpoint",
+    "ComplianceStore",
+    "Database",
+    "EventColumns",
+    "EventLog",
+    "EventRow",
+    "EventStore",
+    "ExportedEvent",
+    "Fence",
+    "FileArchive",
+    "FileRow",
+    "GuardRow",
+    "Hold",
+    "Holder",
+    "LatestSnapshot",
+    "Lease",
+    "Leases",
+    "LogReader",
+    "LogRow",
+    "LogTail",
+    "LogTuple",
+    "PrunedEvent",
+    "PrunedRange",
+    "PrunedSession",
+    "RunRow",
+    "ScannedEvent",
+    "SessionActivity",
+    "SessionSummary",
+    "SnapshotRow",
+    "SqlLogTail",
+    "SqlStreamReads",
+    "StoredEvent",
+    "StreamInfo",
+    "StreamReads",
+    "StreamRow",
+    "audit_entry_hash",
+    "chain",
+    "entry_is_intact",
+    "grant_roles",
+    "metadata",
+    "migrate",
+    "parse_url",
+    "position_runs",
+    "redact",
+    "role_statements",
+    "stream_key",
+    "utcnow",
+]

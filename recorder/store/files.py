@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select
 
 from recorder.events import display_text, dump_json
 from recorder.store import schema as t
-from recorder.store.log import EventStore, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class ArchivedFile:
-    session_id: str
-    file_id: str
-    filename: str
-    mime_type: str | None
-    size_bytes: int
-    sha256: str
-    archived_at: datetime
-    metadata: str
+from recorder.store.catalog import ensure_session
+from recorder.store.database import Database, utcnow
+from recorder.store.rows import ArchivedFile
 
 
 class FileArchive:
     """Archive and read back a session's output files."""
 
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def archived_ids(self, session_id: str) -> set[str]:
-        with self.store._read() as conn:
+        with self.db.read() as conn:
             return set(
                 conn.execute(
                     select(t.session_files.c.file_id).where(t.session_files.c.session_id == session_id)
@@ -44,15 +32,15 @@ class FileArchive:
         """Keep one file (its metadata as the API gave it, and its bytes); returns the content's sha256."""
         digest = hashlib.sha256(content).hexdigest()
         now = utcnow()
-        with self.store._write() as conn:
-            self.store._ensure_session(conn, session_id, now)
+        with self.db.write() as conn:
+            ensure_session(self.db, conn, session_id, now)
             conn.execute(
-                self.store._insert(t.file_blobs)
+                self.db.upsert(t.file_blobs)
                 .values(sha256=digest, size_bytes=len(content), content=content)
                 .on_conflict_do_nothing(index_elements=["sha256"])
             )
             conn.execute(
-                self.store._insert(t.session_files)
+                self.db.upsert(t.session_files)
                 .values(
                     session_id=session_id,
                     file_id=display_text(metadata["id"]),
@@ -70,7 +58,7 @@ class FileArchive:
 
     def files(self, session_id: str) -> list[ArchivedFile]:
         c = t.session_files.c
-        with self.store._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(c.session_id, c.file_id, c.filename, c.mime_type, c.size_bytes, c.sha256, c.archived_at,
                        c.metadata)
@@ -80,7 +68,7 @@ class FileArchive:
         return [ArchivedFile(*row) for row in rows]
 
     def content(self, session_id: str, file_id: str) -> bytes | None:
-        with self.store._read() as conn:
+        with self.db.read() as conn:
             return conn.execute(
                 select(t.file_blobs.c.content)
                 .join(t.session_files, t.session_files.c.sha256 == t.file_blobs.c.sha256)

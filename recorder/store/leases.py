@@ -26,7 +26,8 @@ from sqlalchemy import Connection, and_, insert, select, update
 
 from recorder.errors import LeaseLost
 from recorder.store import schema as t
-from recorder.store.log import EventStore, utcnow
+from recorder.store.database import Database, utcnow
+from recorder.store.rows import Holder
 
 
 def new_owner() -> str:
@@ -67,17 +68,11 @@ class Lease:
             raise LeaseLost(f"lost the lease on session {self.session_id}{holder}; another recorder took it over")
 
 
-@dataclass(frozen=True, slots=True)
-class Holder:
-    owner: str
-    expires_at: datetime
-
-
 class Leases:
     """Take, renew and release session leases in the log's database."""
 
-    def __init__(self, store: EventStore, owner: str | None = None, ttl: float = 30.0) -> None:
-        self.store = store
+    def __init__(self, db: Database, owner: str | None = None, ttl: float = 30.0) -> None:
+        self.db = db
         self.owner = owner or new_owner()
         self.ttl = timedelta(seconds=ttl)
 
@@ -85,8 +80,8 @@ class Leases:
         """Take the session's lease; returns the Lease, or the current Holder when another recorder has it."""
         now = utcnow()
         expires = now + self.ttl
-        with self.store._write() as conn:
-            self.store._lock_log(conn)
+        with self.db.write() as conn:
+            self.db.lock_log(conn)
             row = conn.execute(
                 select(t.leases.c.owner, t.leases.c.token, t.leases.c.expires_at).where(
                     t.leases.c.session_id == session_id
@@ -112,8 +107,8 @@ class Leases:
     def renew(self, lease: Lease) -> Lease:
         """Extend a lease; raises LeaseLost if another recorder took it over meanwhile."""
         expires = utcnow() + self.ttl
-        with self.store._write() as conn:
-            self.store._lock_log(conn)
+        with self.db.write() as conn:
+            self.db.lock_log(conn)
             lease.check(conn)
             conn.execute(
                 update(t.leases).where(t.leases.c.session_id == lease.session_id).values(expires_at=expires)
@@ -123,7 +118,7 @@ class Leases:
     def release(self, lease: Lease) -> None:
         """Give a lease up (a no-op if it was already taken over). The row stays, expired, so the session's
         fencing token keeps counting up: an old token can never become current again."""
-        with self.store._write() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 update(t.leases)
                 .where(
@@ -137,7 +132,7 @@ class Leases:
             )
 
     def holder(self, session_id: str) -> Holder | None:
-        with self.store._read() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(t.leases.c.owner, t.leases.c.expires_at).where(t.leases.c.session_id == session_id)
             ).first()

@@ -18,8 +18,7 @@ from recorder.analytics import queries, schema
 from recorder.analytics.projection import Projection
 
 from recorder.errors import StoreUnavailable
-from recorder.store import EventStore
-from recorder.store.compliance import ComplianceStore
+from recorder.store import ComplianceStore, EventStore
 from tests.analytics.logs import CHILD, PRIMARY, multi_agent, simple
 from tests.helpers import message, raws
 

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from recorder.events import raw_event
-from recorder.store import EventStore, chain
-from recorder.store.files import FileArchive
+from recorder.store import EventStore, FileArchive, chain
 from tests.helpers import interrupt, message, raws, span_end
 
 

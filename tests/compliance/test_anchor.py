@@ -14,8 +14,7 @@ from recorder.compliance import merkle
 from recorder.compliance.retention import hold, prune, release
 from recorder.compliance.verify import verify
 from recorder.errors import ConfigError, IntegrityViolation
-from recorder.store import EventStore, chain
-from recorder.store.log import utcnow
+from recorder.store import EventStore, chain, utcnow
 from tests.compliance.support import build_log, row, sqlite_copy, tamper
 from tests.helpers import message, raws
 

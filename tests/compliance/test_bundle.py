@@ -17,8 +17,7 @@ from recorder.compliance.export import export, safe_filename
 from recorder.compliance.verify import verify
 from recorder.errors import ConfigError, IntegrityViolation, NotFound
 from recorder.events import raw_event
-from recorder.store import EventStore
-from recorder.store.files import FileArchive
+from recorder.store import EventStore, FileArchive
 from tests.compliance.support import build_log, tamper
 from tests.helpers import message, stamp, stream_payloads
 

@@ -12,10 +12,7 @@ from sqlalchemy import text
 from recorder.compliance.retention import default_actor, hold, parse_duration, prune, release
 from recorder.compliance.verify import verify
 from recorder.errors import ConfigError, NotFound
-from recorder.store import EventStore
-from recorder.store.compliance import ComplianceStore, entry_is_intact
-from recorder.store.leases import Leases
-from recorder.store.log import utcnow
+from recorder.store import ComplianceStore, EventStore, Leases, entry_is_intact, utcnow
 from tests.compliance.support import build_log, tamper
 from tests.helpers import message, raws
 

@@ -16,11 +16,7 @@ from recorder.compliance.export import export
 from recorder.compliance.retention import hold, prune
 from recorder.compliance.verify import verify
 from recorder.errors import ConfigError, StoreError
-from recorder.store import Checkpoint, EventStore, migrate
-from recorder.store.compliance import grant_roles, role_statements
-from recorder.store.files import FileArchive
-from recorder.store.leases import Leases
-from recorder.store.log import utcnow
+from recorder.store import Checkpoint, EventStore, FileArchive, Leases, grant_roles, migrate, role_statements, utcnow
 from tests.compliance.support import build_log
 from tests.helpers import message, raws
 
@@ -82,7 +78,7 @@ def test_the_writer_appends_and_cannot_delete_or_rewrite(roles: tuple[str, str, 
         for statement in ("DELETE FROM events", "UPDATE events SET type = 'x'", "TRUNCATE events",
                           "DELETE FROM streams", "INSERT INTO retention_guard VALUES ('sesn_a', 1)",
                           "DELETE FROM compliance_audit", "DROP TRIGGER recorder_events_no_update ON events"):
-            with pytest.raises(StoreError, match=r"permission denied|must be owner"), store._write() as conn:
+            with pytest.raises(StoreError, match=r"permission denied|must be owner"), store.write() as conn:
                 conn.execute(text(statement))
         with pytest.raises(StoreError, match="permission denied"):
             hold(store, "sesn_a", reason="x", actor="w")
@@ -103,5 +99,5 @@ def test_the_reader_reads_and_cannot_write(roles: tuple[str, str, str], tmp_path
         assert export(store, None, tmp_path / "bundle").events == 15
         with pytest.raises(StoreError, match="permission denied"):
             store.append(raws([message(99)]))
-        with pytest.raises(StoreError, match="permission denied"), store._write() as conn:
+        with pytest.raises(StoreError, match="permission denied"), store.write() as conn:
             conn.execute(text("UPDATE sessions SET title = 'x'"))

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from recorder.compliance.export import export
-from recorder.store import EventStore
-from recorder.store.files import FileArchive
+from recorder.store import EventStore, FileArchive
 from tests.compliance.secret_scan import find_secrets
 from tests.compliance.support import build_log
 from tests.helpers import message, raws

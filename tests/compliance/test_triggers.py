@@ -13,10 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from recorder.compliance.retention import prune
 from recorder.compliance.verify import verify
 from recorder.errors import StoreError
-from recorder.store import Checkpoint, EventStore, migrate
-from recorder.store.files import FileArchive
-from recorder.store.leases import Leases
-from recorder.store.log import utcnow
+from recorder.store import Checkpoint, EventStore, FileArchive, Leases, migrate, utcnow
 from tests.compliance.support import build_log
 from tests.helpers import message, raws
 
@@ -58,7 +55,7 @@ def test_the_audit_trail_and_pruned_ranges_are_append_only(store: EventStore) ->
 
 def test_the_refusal_is_one_clear_line_through_the_store(store: EventStore) -> None:
     build_log(store)
-    with pytest.raises(StoreError) as caught, store._write() as conn:
+    with pytest.raises(StoreError) as caught, store.write() as conn:
         conn.execute(text("DELETE FROM events"))
     message_ = str(caught.value)
     assert "\n" not in message_

@@ -17,9 +17,7 @@ from recorder.compliance.retention import prune
 from recorder.compliance.verify import verify
 from recorder.errors import IntegrityViolation, NotFound
 from recorder.events import raw_event
-from recorder.store import EventStore, chain
-from recorder.store import schema as t
-from recorder.store.log import utcnow
+from recorder.store import EventStore, chain, metadata, utcnow
 from tests.compliance.support import build_log, forged_event, row, tamper, tampering
 from tests.helpers import message, raws, stamp
 
@@ -76,7 +74,7 @@ def _stream_id(store: EventStore, session: str, thread: str | None = None) -> in
 
 def _insert(store: EventStore, values: dict[str, Any]) -> None:
     with tampering(store) as conn:
-        conn.execute(insert(t.events).values(**values))
+        conn.execute(insert(metadata.tables["events"]).values(**values))
 
 
 def edit_one_byte(store: EventStore) -> None:

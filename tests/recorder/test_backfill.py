@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from recorder.cli import cli
 from recorder.emulator import ApiServer, Emulator
-from recorder.store import EventStore
-from recorder.store.files import FileArchive
+from recorder.store import EventStore, FileArchive
 from tests.recorder.support import assert_exact, ndjson_lines, record, truth
 
 

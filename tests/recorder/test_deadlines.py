@@ -61,7 +61,7 @@ def test_byte_trickling_list_response(backend_url: str) -> None:
         assert second.returncode == 0, second.stderr
         with EventStore(backend_url) as store:
             assert_exact(store, emu, [sid])
-            outcomes = [r["outcome"] for r in store.runs()]
+            outcomes = [r.outcome for r in store.runs()]
             # the first run is audited as "deadline" unless its deadline passed while it was still starting up
             # (then the watchdog stopped it before it began: nothing to audit)
             assert outcomes[0] == "ok" and outcomes[1:] in ([], ["deadline"])

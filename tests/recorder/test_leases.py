@@ -10,8 +10,7 @@ import time
 import pytest
 
 from recorder.errors import LeaseLost
-from recorder.store import EventStore
-from recorder.store.leases import Holder, Lease, Leases
+from recorder.store import EventStore, Holder, Lease, Leases
 from tests.helpers import assert_stream_invariants, message, raws
 
 ELSEWHERE = "other-host:4242:abcd1234"

@@ -12,8 +12,7 @@ import time
 import pytest
 
 from recorder.emulator import Emulator
-from recorder.store import EventStore
-from recorder.store.leases import Leases
+from recorder.store import EventStore, Leases
 from tests.recorder.support import assert_exact, cli_env, ndjson_lines, run_cli, spawn_cli
 
 
@@ -38,7 +37,7 @@ def crash_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
         assert again.returncode == 0, again.stderr
         with EventStore(db_url) as store:
             assert_exact(store, emu, sids)
-            outcomes = [r["outcome"] for r in store.runs()]
+            outcomes = [r.outcome for r in store.runs()]
             # The restart ended well; the killed run, if it had begun, either never finished (and says so) or
             # finished just before the signal landed.
             assert outcomes[0] == "ok" and set(outcomes[1:]) <= {"running", "ok"}, outcomes

@@ -13,8 +13,7 @@ from typing import Any
 
 from recorder.emulator import Emulator
 from recorder.events import raw_event
-from recorder.store import EventStore
-from recorder.store.files import FileArchive
+from recorder.store import EventStore, FileArchive
 
 SEED = 7
 LONG_EVENTS = 1_200

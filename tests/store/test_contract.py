@@ -253,14 +253,14 @@ def test_recording_runs_are_audited(store: EventStore) -> None:
     store.append(raws([message(1)]), run_id=run)
     store.finish_run(run, outcome="ok", sessions_count=1, events_added=1)
     [row] = store.runs()
-    assert (row["mode"], row["outcome"], row["events_added"], row["user_name"], row["host"]) == (
+    assert (row.mode, row.outcome, row.events_added, row.user_name, row.host) == (
         "poll",
         "ok",
         1,
         "ci",
         "box",
     )
-    assert row["finished_at"] >= row["started_at"]
+    assert row.finished_at is not None and row.finished_at >= row.started_at
     assert next(store.stream_events("sesn_a")).run_id == run
 
 
