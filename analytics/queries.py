@@ -31,10 +31,14 @@ from analytics.prices import PriceTable
 from analytics.projection import Projection
 from analytics.report import Column, Report
 from analytics.window import Window
+from recorder import vocabulary
 from recorder.errors import ConfigError, NotFound
 
 GROUPS = ("session", "agent", "model", "day", "thread")
-TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+TOKENS = vocabulary.TOKEN_FIELDS
+GRADER = vocabulary.GRADER_TOKEN_FIELDS
+REPORTED = tuple(vocabulary.SESSION_USAGE_FIELDS)  # from session.usage: server tools, runtime, cache writes by TTL
+EXTRA = (*GRADER, *REPORTED)
 PER_MILLION = Decimal(1_000_000)
 MICRO = Decimal("0.000001")
 
@@ -205,8 +209,43 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
                    "k.thread_id NULLS FIRST"),
     }[by]
     matches = " AND ".join(f"{{t}}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
+    grader_sums = ", ".join(f"coalesce(sum({t}), 0) AS grader_{t}" for t in TOKENS)
+    reported_sums = ", ".join(f"coalesce(sum(d_{t}), 0) AS {t}" for t in REPORTED)
+    if by == "day":  # each increase on the day it was reported
+        reported = (f"SELECT session_id, observed_at, "
+                    f"{', '.join(f'{t} - coalesce(lag({t}) OVER w, 0) AS d_{t}' for t in REPORTED)} "
+                    "FROM usage_observations WINDOW w AS (PARTITION BY session_id ORDER BY observed_at, position)")
+        reported_window = _in_window("x.finished_at")
+    else:  # per session: the latest figure before until, minus the latest before since (exact, no float sums)
+        latest = ("SELECT * FROM usage_observations WHERE {cond} QUALIFY row_number() OVER "
+                  "(PARTITION BY session_id ORDER BY observed_at DESC, position DESC) = 1")
+        reported = (f"SELECT a.session_id, a.observed_at, "
+                    f"{', '.join(f'a.{t} - coalesce(b.{t}, 0) AS d_{t}' for t in REPORTED)} "
+                    f"FROM ({latest.format(cond='CAST($until AS TIMESTAMP) IS NULL OR observed_at < $until')}) a "
+                    f"LEFT JOIN ({latest.format(cond='observed_at < $since')}) b USING (session_id) "
+                    "WHERE CAST($since AS TIMESTAMP) IS NULL OR a.observed_at >= $since")
+        reported_window = "true"
     sql = f"""
         WITH req AS ({requests}),
+        attributed AS (
+            SELECT x.*, coalesce(x.thread_hint, p.thread_id) AS thread_id,
+                   coalesce(th.model, ss.model) AS model, ss.agent_id AS session_agent_id,
+                   ss.agent_name AS session_agent_name
+            FROM (SELECT session_id, thread_id AS thread_hint, finished_at, input_tokens, output_tokens,
+                         cache_read_input_tokens, cache_creation_input_tokens, {", ".join("NULL AS d_" + t
+                                                                                         for t in REPORTED)}
+                  FROM outcome_evaluations WHERE end_id IS NOT NULL AND {_in_window("finished_at")}
+                  UNION ALL BY NAME
+                  SELECT session_id, NULL AS thread_hint, observed_at AS finished_at,
+                         {", ".join("d_" + t for t in REPORTED)}
+                  FROM ({reported}) r WHERE {reported_window.replace("x.finished_at", "r.observed_at")}) x
+            LEFT JOIN primary_threads p ON p.session_id = x.session_id
+            LEFT JOIN threads th ON th.session_id = x.session_id AND th.thread_id = coalesce(x.thread_hint, p.thread_id)
+            LEFT JOIN session_snapshots ss ON ss.session_id = x.session_id
+        ),
+        extra AS (
+            SELECT {key_select}, {grader_sums}, {reported_sums} FROM attributed GROUP BY ALL
+        ),
         grouped AS (
             SELECT {key_select}, count(*) AS model_requests, count(*) FILTER (WHERE is_error) AS failed_requests,
                    {sums}, sum(estimated_cost) AS estimated_cost, bool_and(priced) AS all_priced,
@@ -215,12 +254,13 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         ),
         cost AS ({cost_cte}),
         keyset AS (SELECT {key_list} FROM grouped UNION SELECT {key_list} FROM cost WHERE list_cost IS NOT NULL
-                   {base_sessions})
+                   UNION SELECT {key_list} FROM extra {base_sessions})
         SELECT {", ".join("k." + k for k in keys)}{", " + attributes if attributes else ""},
                coalesce(g.model_requests, 0), coalesce(g.failed_requests, 0),
                {", ".join(f"coalesce(g.{t}, 0)" for t in TOKENS)},
                g.cache_read_input_tokens / nullif(g.input_tokens + g.cache_read_input_tokens
                                                   + g.cache_creation_input_tokens, 0),
+               {", ".join(f"coalesce(x.{t}, 0)" for t in EXTRA)},
                CASE WHEN c.currencies > 1 THEN NULL ELSE c.list_cost END,
                CASE WHEN c.currencies > 1 THEN 'mixed' ELSE c.currency END,
                CASE WHEN g.all_priced THEN g.estimated_cost END,
@@ -228,6 +268,7 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         FROM keyset k
         LEFT JOIN grouped g ON {matches.format(t="g")}
         LEFT JOIN cost c ON {matches.format(t="c")}
+        LEFT JOIN extra x ON {matches.format(t="x")}
         {joins}
         ORDER BY {order}
     """
@@ -242,6 +283,9 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         Column("cache_read_input_tokens", "int", label="cache read"),
         Column("cache_creation_input_tokens", "int", label="cache write"),
         Column("cache_hit_ratio", "ratio", label="cache hit"),
+        *(Column(name, "seconds" if name == "active_seconds" else "int", label=_EXTRA_LABELS[name],
+                 in_table=any(row[len(columns) + 7 + n] for row in rows))
+          for n, name in enumerate(EXTRA)),
         Column("list_cost", "money", label="list cost"),
         Column("currency", in_table=False),
     ]
@@ -283,6 +327,14 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
     return report
 
 
+_EXTRA_LABELS = {
+    "grader_input_tokens": "grader in", "grader_output_tokens": "grader out",
+    "grader_cache_read_input_tokens": "grader cache read", "grader_cache_creation_input_tokens": "grader cache write",
+    "web_search_requests": "web searches", "web_fetch_requests": "web fetches", "active_seconds": "active",
+    "cache_creation_5m_input_tokens": "cache write 5m", "cache_creation_1h_input_tokens": "cache write 1h",
+}
+
+
 def _money(value: Any) -> Decimal | None:
     """An amount to the micro unit (list costs have six decimals; estimates are exact until here)."""
     if value is None:
@@ -296,7 +348,7 @@ def _usage_total(report: Report, key_columns: int) -> tuple[Any, ...] | None:
     names = [c.name for c in report.columns]
     values: list[Any] = [None] * len(names)
     values[0] = "TOTAL"
-    for name in ("model_requests", "failed_requests", *TOKENS):
+    for name in ("model_requests", "failed_requests", *TOKENS, *EXTRA):
         index = names.index(name)
         values[index] = sum(row[index] or 0 for row in report.rows)
     if "sessions" in names:

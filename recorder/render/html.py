@@ -50,6 +50,8 @@ def _block_dict(block: Block) -> dict[str, Any]:
         out["detail"] = block.detail.replace("`", "")  # Markdown code marks around ids
     if block.inline:
         out["inline"] = 1
+    if block.collapsed:
+        out["collapsed"] = 1
     return out
 
 

@@ -58,6 +58,8 @@ def test_every_scenario_agrees_with_its_raw_events(emu: Any, store: EventStore, 
         assert got["model_requests"] == want.model_requests, emu.scenario(sid)
         for name in TOKENS:
             assert got[name] == want.tokens[name], (emu.scenario(sid), name)
+        assert {k: got[k] for k in want.grader} == want.grader, emu.scenario(sid)
+        assert {k: got[k] for k in want.reported} == want.reported, emu.scenario(sid)
         assert got["list_cost"] == _list_cost(emu, sid), emu.scenario(sid)
 
         # per-thread figures are the thread's own and add up to the session's
