@@ -407,6 +407,11 @@ TOOL_CALL_COLUMNS = [
     Column("wait_ms", "ms", label="waited"),
     Column("input_chars", "int", in_table=False),
     Column("result_chars", "int", label="result chars"),
+    Column("result_type", in_table=False),  # agent.tool_result, user.tool_result (self-hosted), ...
+    Column("policy", in_table=False),  # the permission policy that decided: always_allow, always_ask, auto
+    Column("judgement", in_table=False),  # under auto: allow, ask or deny
+    Column("reason_code", in_table=False),
+    Column("denied_by", label="denied by"),  # user (a confirmation) or policy (evaluated_permission deny)
 ]
 
 
@@ -441,7 +446,12 @@ def tool_stats(p: Projection, session_id: str | None = None, window: Window | No
                count(*) FILTER (WHERE is_error) / nullif(count(result_id), 0) AS error_rate,
                quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
                max(duration_ms) AS max_ms,
-               count(confirmation) AS confirmations, count(*) FILTER (WHERE confirmation = 'deny') AS denied,
+               count(confirmation) AS confirmations,
+               count(*) FILTER (WHERE denied_by = 'user') AS denied_by_user,
+               count(*) FILTER (WHERE denied_by = 'policy') AS denied_by_policy,
+               count(*) FILTER (WHERE policy = 'auto' AND judgement = 'allow') AS auto_allow,
+               count(*) FILTER (WHERE policy = 'auto' AND judgement = 'ask') AS auto_ask,
+               count(*) FILTER (WHERE policy = 'auto' AND judgement = 'deny') AS auto_deny,
                quantile_cont(wait_ms, 0.5) AS p50_wait_ms, quantile_cont(wait_ms, 0.95) AS p95_wait_ms,
                count(DISTINCT session_id) AS sessions
         FROM tool_calls
@@ -455,13 +465,71 @@ def tool_stats(p: Projection, session_id: str | None = None, window: Window | No
         Column("calls", "int"), Column("results", "int", in_table=False), Column("errors", "int"),
         Column("error_rate", "ratio", label="error rate"), Column("p50_ms", "ms", label="p50"),
         Column("p95_ms", "ms", label="p95"), Column("max_ms", "ms", label="max", in_table=False),
-        Column("confirmations", "int", label="confirmed"), Column("denied", "int"),
+        Column("confirmations", "int", label="confirmed"),
+        Column("denied_by_user", "int", label="denied (user)"),
+        Column("denied_by_policy", "int", label="denied (policy)"),
+        Column("auto_allow", "int", label="auto allow"), Column("auto_ask", "int", label="auto ask"),
+        Column("auto_deny", "int", label="auto deny"),
         Column("p50_wait_ms", "ms", label="wait p50"), Column("p95_wait_ms", "ms", label="wait p95"),
         Column("sessions", "int"),
     ]
     title = f"Tool statistics of {session_id}" if session_id else "Tool statistics"
     return Report(title, columns, rows,
-                  ["wait: time in requires_action until the custom tool result or the confirmation arrived"],
+                  ["wait: time in requires_action until the client's tool result or the confirmation arrived",
+                   "denied (user): a user.tool_confirmation denied it; denied (policy): evaluated_permission deny; "
+                   "auto: the server's judgements under the auto permission policy"],
+                  generated_at=_now(), window=_described(window))
+
+
+# ---------------------------------------------------------------------------------------------- outcomes
+
+OUTCOME_COLUMNS = [
+    Column("session_id", width=32),
+    Column("outcome_id", width=24),
+    Column("description", width=40),
+    Column("rubric", in_table=False),
+    Column("max_iterations", "int", label="max", in_table=False),
+    Column("iteration", "int"),
+    Column("result", label="verdict", width=22),
+    Column("explanation", width=48),
+    *(Column(f"grader_{t}", "int", label=label) for t, label in zip(
+        TOKENS, ("grader in", "grader out", "grader cache read", "grader cache write"), strict=True)),
+    Column("started_at", "time", in_table=False),
+    Column("finished_at", "time", in_table=False),
+    Column("duration_ms", "ms", label="duration"),
+    Column("heartbeats", "int", in_table=False),
+    Column("defined_id", in_table=False),
+    Column("start_id", in_table=False),
+    Column("end_id", in_table=False),
+]
+
+
+def outcomes(p: Projection, session_id: str | None = None, window: Window | None = None) -> Report:
+    """Each outcome (``user.define_outcome``: description, rubric) with one row per grader iteration (0-based):
+    verdict, explanation, grader tokens, duration. An outcome not yet graded has one row without an iteration."""
+    window = window or Window()
+    if session_id is not None:
+        _require_session(p, session_id)
+    rows = p.query(
+        f"""
+        SELECT coalesce(o.session_id, e.session_id), coalesce(o.outcome_id, e.outcome_id), o.description, o.rubric,
+               o.max_iterations, e.iteration, e.result, e.explanation,
+               {", ".join(f"e.{t}" for t in TOKENS)}, e.started_at, e.finished_at, e.duration_ms, e.heartbeats,
+               o.id, e.start_id, e.end_id
+        FROM outcomes o FULL JOIN outcome_evaluations e
+             ON e.session_id = o.session_id AND e.outcome_id IS NOT DISTINCT FROM o.outcome_id
+        WHERE (CAST($session AS VARCHAR) IS NULL OR coalesce(o.session_id, e.session_id) = $session)
+          AND {_in_window("coalesce(o.defined_at, e.started_at, e.finished_at)")}
+        ORDER BY 1, coalesce(o.position, e.position), e.iteration NULLS FIRST, e.position
+        """,
+        {**_params(window), "session": session_id},
+    ).fetchall()
+    columns = list(OUTCOME_COLUMNS)
+    if session_id is not None:
+        columns[0] = Column("session_id", in_table=False)
+    title = f"Outcomes of {session_id}" if session_id else "Outcomes"
+    return Report(title, columns, rows, ["iterations are 0-based; grader tokens are span.outcome_evaluation_end "
+                                         "usage (also summed as grader_* by recorder usage)"],
                   generated_at=_now(), window=_described(window))
 
 

@@ -423,6 +423,11 @@ class FullBuilder(SessionBuilder):
             "outcome_evaluation_start_id": started, "outcome_id": outcome_id, "iteration": iteration,
             "result": result, "explanation": explanation, "usage": usage})
 
+    def span_end_usage(self, start_id: str, model_usage: dict[str, Any], thread: str | None = None) -> str:
+        """A ``span.model_request_end`` with the given ``model_usage`` (for figures a scenario must control)."""
+        return self.emit("span.model_request_end", {"model_request_start_id": start_id, "is_error": False,
+                                                    "model_usage": model_usage}, thread=thread, tick=False)
+
     def cross_posted(self, event_type: str, fields: dict[str, Any], thread: str) -> str:
         """A child thread's blocking event: its own copy in the thread's stream (no ``session_thread_id``) and a
         copy in the session stream with the same id and ``session_thread_id`` set (different bytes)."""

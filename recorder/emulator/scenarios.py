@@ -455,7 +455,12 @@ def self_hosted(ctx: Context) -> Script:
         if n == 0:
             b.thinking()
         use = b.tool_use("bash", {"command": command})
-        b.span_end(start)
+        if n == 0:  # the system prompt and the repository map, cached for an hour (and a 5-minute write)
+            b.span_end_usage(start, {"input_tokens": 3200, "output_tokens": 180, "cache_read_input_tokens": 0,
+                                     "cache_creation_input_tokens": ONE_HOUR_CACHE_WRITES + 1200,
+                                     "speed": "standard"})
+        else:
+            b.span_end(start)
         b.idle({"type": "requires_action", "event_ids": [use]})
         b.tick(1.0, 6.0, tie=0)
         b.self_hosted_result(use, result or "(no output)", is_error=failed)
@@ -615,6 +620,9 @@ def error_catalog(ctx: Context) -> Script:
                "vault_id": ids.make_id("vlt", ctx.seed, "vault")}
     for n, (kind, fields) in enumerate(ERROR_TYPES.items()):
         retry = RETRY_STATUSES[n % len(RETRY_STATUSES)]
+        if kind.startswith("model_"):
+            start = b.span_start()
+            b.span_end(start, is_error=True, scale=0.1)
         b.error({"type": kind, "message": f"{kind.replace('_', ' ')} during maintenance",
                  **{f: details[f] for f in fields}, "retry_status": {"type": retry}})
         if retry == "retrying":

@@ -48,8 +48,8 @@ def test_model_request_end_and_tool_rows() -> None:
     custom = {"id": "e5", "type": "user.custom_tool_result", "custom_tool_use_id": "e9", "content": None}
     batch = extract.flatten([row(i + 1, o) for i, o in enumerate([end, use, result, custom])])
     assert batch.request_ends == [(1, "e1", False, 10, 5, 100, 7, "fast")]
-    assert batch.tool_uses == [(2, "mcp", "get_issue", "sentry", '{"id":"ISSUE-1"}', len('{"id":"ISSUE-1"}'), "ask", None, None,
-                                  None)]
+    assert batch.tool_uses == [(2, "mcp", "get_issue", "sentry", '{"id":"ISSUE-1"}', len('{"id":"ISSUE-1"}'), "ask",
+                                None, None, None)]
     image = dump_json({"type": "image", "source": {"data": "xx"}})
     assert batch.tool_results == [(3, "mcp", "e3", True, 4 + len(image)), (4, "custom", "e9", None, None)]
     assert batch.thread_hints == [(2, "sthr_child")]

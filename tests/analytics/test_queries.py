@@ -160,7 +160,8 @@ def test_tool_waits_and_confirmations(projected: tuple[EventStore, Projection]) 
     assert calls["bash"]["confirmation"] == "deny" and calls["bash"]["wait_ms"] == 3000
     assert calls["bash"]["is_error"] is True
     stats = {r["name"]: r for r in queries.tool_stats(p).records()}
-    assert stats["bash"]["denied"] == 1 and stats["bash"]["error_rate"] == 1.0
+    assert stats["bash"]["denied_by_user"] == 1 and stats["bash"]["denied_by_policy"] == 0
+    assert stats["bash"]["error_rate"] == 1.0
     assert stats["lookup"]["p50_wait_ms"] == 7000 and stats["lookup"]["errors"] == 0
     with pytest.raises(NotFound):
         queries.tool_calls(p, "sesn_missing")

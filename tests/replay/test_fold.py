@@ -15,7 +15,7 @@ from tests.replay.support import session_events, unique_events
 
 USES = {"agent.tool_use": "builtin", "agent.mcp_tool_use": "mcp", "agent.custom_tool_use": "custom"}
 RESULTS = {"agent.tool_result": "tool_use_id", "agent.mcp_tool_result": "mcp_tool_use_id",
-           "user.custom_tool_result": "custom_tool_use_id"}
+           "user.custom_tool_result": "custom_tool_use_id", "user.tool_result": "tool_use_id"}
 TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 

@@ -16,7 +16,7 @@ from tests.replay.support import session_events
 
 USES = ("agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use")
 RESULTS = {"agent.tool_result": "tool_use_id", "agent.mcp_tool_result": "mcp_tool_use_id",
-           "user.custom_tool_result": "custom_tool_use_id"}
+           "user.custom_tool_result": "custom_tool_use_id", "user.tool_result": "tool_use_id"}
 
 
 def _md(recorded: Recorded, scenario: str, **kwargs) -> str:
@@ -88,6 +88,8 @@ def test_until_shows_exactly_the_prefix(recorded: Recorded, scenario: str) -> No
     messages = [e for e in full if e.type in ("user.message", "agent.message")]
     if len(messages) < 2:
         messages = [e for e in full if e.type in USES]
+    if len(messages) < 2:
+        messages = [e for e in full if e.type == "session.error"]
     cut_at = messages[len(messages) // 2 - 1]  # a message (or tool call) in the middle
     n = full.index(cut_at)
     doc = _md(recorded, scenario, until=Until(event_id=cut_at.event_id))
