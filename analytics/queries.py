@@ -40,6 +40,7 @@ GRADER = vocabulary.GRADER_TOKEN_FIELDS
 REPORTED = tuple(vocabulary.SESSION_USAGE_FIELDS)  # from session.usage: server tools, runtime, cache writes by TTL
 EXTRA = (*GRADER, *REPORTED)
 PER_MILLION = Decimal(1_000_000)
+PER_THOUSAND = Decimal(1_000)
 MICRO = Decimal("0.000001")
 
 
@@ -102,9 +103,11 @@ def _requests(source: str, *, model: bool, agent: bool) -> str:
         columns.append("ss.agent_id AS session_agent_id, ss.agent_name AS session_agent_name")
         joins.append("LEFT JOIN session_snapshots ss USING (session_id)")
     if model:
-        columns.append("r.input_tokens * pr.input + r.output_tokens * pr.output + r.cache_read_input_tokens "
-                       "* pr.cache_read + r.cache_creation_input_tokens * pr.cache_creation AS estimated_cost, "
-                       "pr.model IS NOT NULL AS priced")
+        fast = "CASE WHEN r.speed = 'fast' THEN pr.fast_{} ELSE 1 END"
+        columns.append(f"r.input_tokens * pr.input * {fast.format('input')} + r.output_tokens * pr.output * "
+                       f"{fast.format('output')} + r.cache_read_input_tokens * pr.cache_read * "
+                       f"{fast.format('cache_read')} + r.cache_creation_input_tokens * pr.cache_creation * "
+                       f"{fast.format('cache_creation')} AS estimated_cost, pr.model IS NOT NULL AS priced")
         joins.append("LEFT JOIN report_prices pr ON pr.model = r.model")
     else:
         columns.append("NULL::DECIMAL(38, 15) AS estimated_cost, false AS priced")
@@ -118,7 +121,9 @@ def _load_prices(p: Projection, prices: PriceTable | None) -> list[str]:
     """(Re)create the temporary price table for the models in the read model; returns the models without one."""
     # Prices per token, exact decimals: estimates are sums of tokens x price with no float rounding.
     p.query("CREATE OR REPLACE TEMP TABLE report_prices (model VARCHAR, input DECIMAL(24, 15), "
-            "output DECIMAL(24, 15), cache_read DECIMAL(24, 15), cache_creation DECIMAL(24, 15))")
+            "output DECIMAL(24, 15), cache_read DECIMAL(24, 15), cache_creation DECIMAL(24, 15), "
+            "cache_creation_1h DECIMAL(24, 15), fast_input DECIMAL(24, 15), fast_output DECIMAL(24, 15), "
+            "fast_cache_read DECIMAL(24, 15), fast_cache_creation DECIMAL(24, 15), web_search DECIMAL(24, 15))")
     if prices is None:
         return []
     models = [m for (m,) in p.query("SELECT DISTINCT model FROM model_request_ends").fetchall()]
@@ -129,8 +134,10 @@ def _load_prices(p: Projection, prices: PriceTable | None) -> list[str]:
             missing.append(model or "(unknown model)")
             continue
         per_token = [amount / PER_MILLION for amount in (price.input, price.output, price.cache_read,
-                                                            price.cache_creation)]
-        p.query("INSERT INTO report_prices VALUES (?, ?, ?, ?, ?)", [model, *per_token])
+                                                            price.cache_creation, price.one_hour)]
+        per_search = (prices.web_search or Decimal(0)) / PER_THOUSAND
+        p.query("INSERT INTO report_prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [model, *per_token, *price.fast, per_search])
     return missing
 
 
@@ -244,7 +251,15 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
             LEFT JOIN session_snapshots ss ON ss.session_id = x.session_id
         ),
         extra AS (
-            SELECT {key_select}, {grader_sums}, {reported_sums} FROM attributed GROUP BY ALL
+            SELECT {key_select}, {grader_sums}, {reported_sums},
+                   sum(coalesce(a.input_tokens * pr.input + a.output_tokens * pr.output
+                                + a.cache_read_input_tokens * pr.cache_read
+                                + a.cache_creation_input_tokens * pr.cache_creation, 0)
+                       + coalesce(a.d_cache_creation_1h_input_tokens * (pr.cache_creation_1h - pr.cache_creation), 0)
+                       + coalesce(a.d_web_search_requests * pr.web_search, 0)) AS estimated_extra
+            FROM attributed a
+            LEFT JOIN (SELECT model AS price_model, * EXCLUDE (model) FROM report_prices) pr ON pr.price_model = a.model
+            GROUP BY ALL
         ),
         grouped AS (
             SELECT {key_select}, count(*) AS model_requests, count(*) FILTER (WHERE is_error) AS failed_requests,
@@ -263,7 +278,7 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
                {", ".join(f"coalesce(x.{t}, 0)" for t in EXTRA)},
                CASE WHEN c.currencies > 1 THEN NULL ELSE c.list_cost END,
                CASE WHEN c.currencies > 1 THEN 'mixed' ELSE c.currency END,
-               CASE WHEN g.all_priced THEN g.estimated_cost END,
+               CASE WHEN g.all_priced THEN g.estimated_cost + coalesce(x.estimated_extra, 0) END,
                g.first_request_at, g.last_request_at
         FROM keyset k
         LEFT JOIN grouped g ON {matches.format(t="g")}
@@ -315,8 +330,9 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         notes.append("list_cost: each thread's own figure; the rest of its session's figure (runtime, rounding) "
                      "is on the primary thread")
     if prices is not None:
-        notes.append(f"estimate: tokens x prices from {prices.source} ({prices.currency} per million tokens); "
-                     "list_cost also covers session runtime and server tools")
+        notes.append(f"estimate: tokens x prices from {prices.source} ({prices.currency} per million tokens; "
+                     "fast requests x the fast multipliers; grader tokens at the session model's prices; 1-hour "
+                     "cache writes and web searches from session.usage); list_cost also covers session runtime")
         if missing:
             notes.append(f"no price for {', '.join(missing)}: groups with its requests have no estimate")
         currencies = {r[-6] for r in out_rows if r[-6]}
