@@ -390,7 +390,7 @@ def snapshots(stored: list[tuple[str, str | None, str]]) -> Snapshots:
         common = (
             text(data.get("status")),
             text(agent.get("id")),
-            text(agent.get("name")),
+            _agent_name(agent),
             _model_id(agent),
             parse_time(data.get("created_at")),
             parse_time(data.get("updated_at")),
@@ -402,10 +402,32 @@ def snapshots(stored: list[tuple[str, str | None, str]]) -> Snapshots:
             continue
         out.sessions.append((session_id, text(data.get("title")), *common))
         out.agents.append((session_id, "primary", text(agent.get("id")), text(agent.get("name")), _model_id(agent)))
-        roster = obj(agent.get("multiagent")).get("agents")
-        for member in roster if isinstance(roster, list) else []:
-            member = obj(member)
-            out.agents.append(
-                (session_id, "callable", text(member.get("id")), text(member.get("name")), _model_id(member))
-            )
+        for role, member in roster(agent):
+            out.agents.append((session_id, role, text(member.get("id")), _agent_name(member), _model_id(member)))
+    return out
+
+
+def _agent_name(agent: dict[str, Any]) -> str | None:
+    """An agent's name; the platform advisor (``type: advisor``) runs as ``anthropic.advisor``."""
+    if agent.get("type") == "advisor":
+        return vocabulary.ADVISOR_AGENT
+    return text(agent.get("name"))
+
+
+def roster(agent: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The agents a multi-agent session may run, as (role, agent object): ``callable`` agents of a coordinator,
+    ``advisor``, and the ``subagent``/``workflow`` predefined agents of ``multiagent_20261001``."""
+    multi = obj(agent.get("multiagent"))
+    out: list[tuple[str, dict[str, Any]]] = []
+    members = multi.get("agents")
+    for member in members if isinstance(members, list) else []:
+        member = obj(member)
+        out.append(("advisor" if member.get("type") == "advisor" else "callable", member))
+    advisor = obj(multi.get("advisor"))
+    if advisor.get("type") == "enabled":
+        out.append(("advisor", {"type": "advisor", "model": advisor.get("model")}))
+    for section, role in (("subagents", "subagent"), ("workflows", "workflow")):
+        predefined = obj(multi.get(section)).get("predefined_agents")
+        for member in predefined if isinstance(predefined, list) else []:
+            out.append((role, obj(member)))
     return out

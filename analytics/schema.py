@@ -409,7 +409,7 @@ LEFT JOIN primary_threads p ON p.session_id = k.session_id AND p.thread_id = k.t
 LEFT JOIN session_snapshots ss ON ss.session_id = k.session_id
 LEFT JOIN created c ON c.session_id = k.session_id AND c.thread_id = k.thread_id
 LEFT JOIN (SELECT session_id, agent_name, min(model) AS model FROM snapshot_agents
-           WHERE role = 'callable' GROUP BY ALL) roster
+           WHERE role <> 'primary' GROUP BY ALL) roster
        ON roster.session_id = k.session_id AND roster.agent_name = coalesce(ts.agent_name, c.agent_name)
 """),
     ("sessions", """

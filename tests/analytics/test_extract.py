@@ -182,3 +182,25 @@ def test_snapshots_with_the_agent_roster() -> None:
                              None, None)]
     assert rows.agents == [("sesn_a", "primary", "agent_1", "lead", "claude-opus-4-7"),
                            ("sesn_a", "callable", "agent_2", "helper", "claude-haiku-4-5")]
+
+
+def test_rosters_of_both_multiagent_shapes_and_the_advisor() -> None:
+    coordinator = {"id": "sesn_a", "agent": {"id": "agent_1", "name": "lead", "model": {"id": "m1"}, "multiagent": {
+        "type": "coordinator", "agents": [{"type": "agent", "id": "agent_2", "name": "helper", "model": {"id": "m2"}},
+                                          {"type": "advisor", "model": "m3"}]}}}
+    modern = {"id": "sesn_b", "agent": {"id": "agent_1", "name": "lead", "model": {"id": "m1"}, "multiagent": {
+        "type": "multiagent_20261001", "advisor": {"type": "enabled", "model": "m3"},
+        "subagents": {"type": "enabled", "inline_agents": {"type": "disabled"},
+                      "predefined_agents": [{"type": "agent", "id": "agent_4", "name": "scout",
+                                             "model": {"id": "m4"}}]},
+        "workflows": {"type": "disabled"}}}}
+    thread = {"id": "sthr_x", "parent_thread_id": "sthr_p", "status": "idle", "agent": {"type": "advisor",
+                                                                                        "model": "m3"}}
+    rows = extract.snapshots([("sesn_a", None, json.dumps(coordinator)), ("sesn_b", None, json.dumps(modern)),
+                              ("sesn_a", "sthr_x", json.dumps(thread))])
+    assert rows.agents == [
+        ("sesn_a", "primary", "agent_1", "lead", "m1"), ("sesn_a", "callable", "agent_2", "helper", "m2"),
+        ("sesn_a", "advisor", None, "anthropic.advisor", "m3"),
+        ("sesn_b", "primary", "agent_1", "lead", "m1"), ("sesn_b", "advisor", None, "anthropic.advisor", "m3"),
+        ("sesn_b", "subagent", "agent_4", "scout", "m4")]
+    assert rows.threads[0][5:7] == ("anthropic.advisor", "m3")
