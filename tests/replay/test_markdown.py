@@ -145,3 +145,30 @@ def test_fences_survive_backticks_and_truncate_counts() -> None:
     assert truncate("a\nb\nc", 100, 2) == ("a\nb", "truncated: showing 3 of 5 characters (3 lines); the full text is "
                                                     "in the log")
     assert truncate("short", 100) == ("short", None)
+
+
+def test_workflow_runs_advisor_errors_and_collapsed_thinking(recorded: Recorded) -> None:
+    doc = _md(recorded, "workflows")
+    assert "Workflow run release created" in doc and "phases: build, test" in doc
+    assert "Workflow run release ended: error: program_error" in doc
+    assert "Thread anthropic.advisor (advisor) created" in doc and "for workflow run release" in doc
+    assert "auto judgement: deny (destructive_filesystem_operation)" in doc
+    errors = _md(recorded, "error_catalog")
+    assert "repository_url: https://github.com/acme/widgets" in errors and "Session deleted" in errors
+
+
+def test_thinking_with_text_is_folded() -> None:
+    from recorder.render.blocks import Describer
+    from recorder.render.markdown import _block
+    from recorder.replay.fold import Folder
+    from recorder.replay.meta import SessionMeta
+    from recorder.replay.timeline import TimelineEvent
+
+    meta = SessionMeta("sesn_t")
+    folder = Folder(meta)
+    data = {"type": "agent.thinking", "id": "sevt_1", "thinking": "Step *one*"}
+    event = TimelineEvent(0, "sevt_1", "sevt_1", "agent.thinking", None, None, "{}", data, (None,))
+    entry = folder.feed(event)
+    block = Describer(folder.finish()).describe(entry)
+    assert block is not None and block.collapsed
+    assert "<details><summary>" in _block(block) and "Step *one*" in _block(block)
