@@ -494,6 +494,7 @@ def self_hosted(ctx: Context) -> Script:
     b.span_end(start, scale=0.2)
     b.usage_with_cache_ttl(ONE_HOUR_CACHE_WRITES)
     b.refusal(*REFUSAL)
+    b.terminated()
     return b.build()
 
 
@@ -606,6 +607,7 @@ def workflows(ctx: Context) -> Script:
     b.span_end(start)
     b.usage_event()
     b.idle()
+    b.terminated()
     return b.build()
 
 
@@ -629,6 +631,7 @@ def error_catalog(ctx: Context) -> Script:
             b.rescheduled()
             b.running()
     b.idle({"type": "retries_exhausted"})
+    b.terminated()
     b.deleted()
     return b.build()
 

@@ -203,7 +203,7 @@ def test_outcomes_and_grader_usage(recorded: Recorded) -> None:
                                             "cache_read_input_tokens": 2700, "cache_creation_input_tokens": 300}
     assert state.usage.reported["cache_creation_1h_input_tokens"] == 5000
     assert state.usage.reported["web_search_requests"] == 2
-    refusal = state.statuses[-1]
+    [refusal] = [s for s in state.statuses if s.stop_details]
     assert refusal.stop_reason == {"type": "refusal"} and refusal.stop_details["category"] == "cyber"
     assert [c.result_type for c in state.tool_calls].count("user.tool_result") == 4
 
