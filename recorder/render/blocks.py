@@ -21,6 +21,10 @@ RESULT_LINES = 40
 INLINE_JSON = 100  # tool inputs up to this long stay on one line
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(slots=True)
 class Block:
     """One entry as a transcript shows it."""
@@ -260,7 +264,7 @@ class Describer:
 
     def _outcome_defined(self, entry: Entry) -> Block:
         data = entry.event.data
-        rubric = data.get("rubric") if isinstance(data.get("rubric"), dict) else {}
+        rubric = _dict(data.get("rubric"))
         rubric_text = rubric.get("content") if rubric.get("type") == "text" else (
             f"rubric file {rubric.get('file_id')}" if rubric.get("file_id") else None)
         text = self.clean(str(data.get("description") or ""))
@@ -309,12 +313,12 @@ class Describer:
                          detail=f"`{self.clean(str(data.get('workflow_run_id')))}`" + (
                              f" · phases: {phases}" if phases else ""))
         if step == "error":
-            error = data.get("error") if isinstance(data.get("error"), dict) else {}
+            error = _dict(data.get("error"))
             return Block("error", f"Workflow run {name} error {self.clean(str(error.get('type') or ''))}", entry,
                          lane=self._lane(entry), text=self.clean(str(error.get("message") or "")) or None)
         if step == "status_ended":
-            result = data.get("result") if isinstance(data.get("result"), dict) else {}
-            error = result.get("error") if isinstance(result.get("error"), dict) else {}
+            result = _dict(data.get("result"))
+            error = _dict(result.get("error"))
             outcome = self.clean(str(result.get("type") or "ended"))
             if error:
                 outcome += f": {self.clean(str(error.get('type')))} ({self.clean(str(error.get('message')))})"

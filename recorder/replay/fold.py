@@ -106,6 +106,10 @@ def content_text(content: Any) -> str:
     return "\n\n".join(parts)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _size(n: int) -> str:
     if n < 1000:
         return f"{n} B"
@@ -118,7 +122,7 @@ def media_placeholder(block: dict[str, Any]) -> str:
     """An image or document block as a named placeholder: its title (documents), media type or location, and
     the size of inline data (base64 decoded, or the characters of plain text)."""
     kind = str(block.get("type"))
-    source = block.get("source") if isinstance(block.get("source"), dict) else {}
+    source = _dict(block.get("source"))
     facts: list[str] = []
     if block.get("title"):
         facts.append(str(block["title"]))
