@@ -24,12 +24,9 @@ from typing import Any
 from recorder.emulator import ids, text
 from recorder.emulator.snapshots import PRICES, AgentSpec, SessionSnapshot, Usage, file_object, money
 from recorder.emulator.wire import format_micros
+from recorder.vocabulary import THREAD_CROSS_POSTED
 
-CROSS_POSTED = frozenset({
-    "session.thread_created", "session.thread_status_running", "session.thread_status_idle",
-    "session.thread_status_rescheduled", "session.thread_status_terminated", "agent.thread_message_sent",
-    "agent.thread_message_received",
-})
+CROSS_POSTED = THREAD_CROSS_POSTED
 
 
 @dataclass
