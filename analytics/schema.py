@@ -8,8 +8,10 @@ Tables (written only by :mod:`analytics.projection`)
                            Every event is here, unknown types included.
     ``f_*``                one row per log row of a type the model understands, keyed by ``position``:
                            ``f_request_end`` (model_usage), ``f_tool_use``, ``f_tool_result``, ``f_confirmation``,
-                           ``f_status``, ``f_usage`` (``session.usage``), ``f_error``, ``f_thread_created``,
-                           ``f_thread_hint`` (an event's ``session_thread_id``).
+                           ``f_status`` (with a refusal's category and explanation), ``f_usage``
+                           (``session.usage``), ``f_error`` (with the error type's own fields as JSON),
+                           ``f_thread_created``, ``f_outcome`` (``user.define_outcome`` and
+                           ``span.outcome_evaluation_*``), ``f_thread_hint`` (an event's ``session_thread_id``).
     ``distinct_events``    one row per distinct event of a session (``INDEX_EVENTS``). The same event (same key)
                            can be in several streams of a session: it counts once, at its first position, and
                            belongs to the thread of the stream it came from when that is a thread stream, else to
@@ -33,6 +35,12 @@ Views (what reports and ad-hoc SQL read)
                            time spent waiting in ``requires_action``.
     ``messages``, ``errors``, ``usage_snapshots``, ``status_changes``, ``status_intervals``,
     ``cost_observations``  (every recorded cumulative ``list_cost``: ``session.usage`` events and snapshots).
+    ``outcomes``           each ``user.define_outcome``; ``outcome_evaluations`` each grader iteration
+                           (start and end paired, heartbeats counted) with its verdict and grader tokens.
+    ``usage_observations`` each ``session.usage``'s server tool requests, active seconds, cache writes by TTL.
+
+Event types come from :mod:`recorder.vocabulary` (the SQL lists are built there); ``extract.HANDLED`` says how
+the projection treats each one.
 
 The fact tables are a pure function of the log rows (each written once, in the same transaction as the
 checkpoint), so an interrupted or repeated projection can never count an event twice. ``distinct_events`` and the

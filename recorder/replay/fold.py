@@ -5,7 +5,9 @@ once, owned by its thread) and returns a :class:`SessionState`: the timeline as 
 model requests with the events made during them and their token usage, tool calls paired with their results
 (built-in ``agent.tool_use``/``agent.tool_result``, MCP, custom tools answered by ``user.custom_tool_result``
 after the session waited, self-hosted ``user.tool_result``) and confirmations, thread lanes with cross-thread
-messages, the status timeline with stop reasons, errors, usage and list cost. Nothing is read from anywhere
+messages, the status timeline with stop reasons (and a refusal's ``stop_details``), errors with their
+type's own fields, outcomes with their grader iterations, workflow runs with their phases and threads, usage and
+list cost. Every event type of :mod:`recorder.vocabulary` has its entry kind here. Nothing is read from anywhere
 else, so the state of a prefix is the state of the session as it stood at that moment. Unknown event types
 become ``unknown`` entries: shown, never dropped.
 
@@ -16,7 +18,8 @@ so memory stays flat however long the session is; ``feed(event)`` returns the ev
 Usage: ``model_requests`` and the four token counts are sums over every ``span.model_request_end`` of every
 thread (each event once); ``list_cost`` is the latest figure: the last ``session.usage`` event's or — when the
 fold is told to (the whole session, not a prefix) — the session snapshot's if it is as late or later (the same
-rule as ``recorder usage``).
+rule as ``recorder usage``). ``grader`` sums the ``usage`` of every ``span.outcome_evaluation_end``;
+``reported`` holds the latest ``session.usage``'s server tool requests, active seconds and cache writes by TTL.
 """
 
 from __future__ import annotations
