@@ -22,34 +22,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from recorder import vocabulary
 from recorder.events import dump_json, parse_time
 from recorder.money import money_amount
 
 LogRow = tuple[int, int, str, str | None, str, str, datetime | None, str]
 """(position, stream_id, session_id, thread_id, event_key, type, processed_at, payload), as the store reads it."""
 
-TOOL_USE_TYPES = {"agent.tool_use": "builtin", "agent.mcp_tool_use": "mcp", "agent.custom_tool_use": "custom"}
-TOOL_RESULT_TYPES = {
-    "agent.tool_result": ("builtin", "tool_use_id"),
-    "agent.mcp_tool_result": ("mcp", "mcp_tool_use_id"),
-    "user.custom_tool_result": ("custom", "custom_tool_use_id"),
-}
+TOOL_USE_TYPES = vocabulary.TOOL_USE_KINDS
+TOOL_RESULT_TYPES = vocabulary.TOOL_RESULTS
 # Status events whose state follows from the type alone (idle needs its stop reason, thread ones their thread).
-PLAIN_STATUS = {
-    "session.status_running": "running",
-    "session.status_rescheduled": "rescheduling",
-    "session.status_terminated": "terminated",
-}
+PLAIN_STATUS = {t: s for t, s in vocabulary.SESSION_STATUS.items() if t not in vocabulary.IDLE_TYPES}
 THREAD_STATUS_PREFIX = "session.thread_status_"
-REQUEST_START = "span.model_request_start"
-REQUEST_END = "span.model_request_end"
+REQUEST_START = vocabulary.REQUEST_START
+REQUEST_END = vocabulary.REQUEST_END
 THREAD_FIELD = '"session_thread_id"'
 # Types the model does not parse whose objects have no session_thread_id (per the SDK's event types): their
 # payloads are not even searched for one. Any other unparsed type (an unknown one) is searched, and parsed if found.
 NO_THREAD_FIELD = frozenset([
     "agent.message", "agent.thinking", "user.message", "system.message", "span.model_request_start",
     "agent.thread_context_compacted", "agent.thread_message_sent", "agent.thread_message_received",
-    *PLAIN_STATUS,
+    "session.updated", "session.deleted", *vocabulary.WORKFLOW_RUN_TYPES, *PLAIN_STATUS,
 ])
 
 @dataclass
@@ -67,6 +60,7 @@ class Batch:
     usage: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[tuple[Any, ...]] = field(default_factory=list)
     threads_created: list[tuple[Any, ...]] = field(default_factory=list)
+    outcomes: list[tuple[Any, ...]] = field(default_factory=list)
     payload_chars: int = 0
     unparseable: int = 0
 
@@ -83,6 +77,7 @@ class Batch:
             "f_usage": self.usage,
             "f_error": self.errors,
             "f_thread_created": self.threads_created,
+            "f_outcome": self.outcomes,
         }
 
 
@@ -182,7 +177,7 @@ class Flattener:
             if (handler is None or handler is _plain_status) and (event_type in NO_THREAD_FIELD
                                                                   or THREAD_FIELD not in payload):
                 if handler is not None:
-                    statuses((position, "session", PLAIN_STATUS[event_type], None, None))
+                    statuses((position, "session", PLAIN_STATUS[event_type], None, None, None, None))
                 continue
             found = recent.get(payload, _Missing.MISSING)
             if found is _Missing.MISSING:
@@ -240,6 +235,8 @@ def _request_end(event_type: str, data: dict[str, Any]) -> Fact:
 
 
 def _tool_use(event_type: str, data: dict[str, Any]) -> Fact:
+    evaluation = obj(data.get("evaluation"))
+    judged = obj(evaluation.get("evaluated_permission"))
     tool_input = data.get("input")
     input_text = None if tool_input is None else text(dump_json(tool_input))
     return "tool_uses", (
@@ -249,6 +246,9 @@ def _tool_use(event_type: str, data: dict[str, Any]) -> Fact:
         input_text,
         None if input_text is None else len(input_text),
         text(data.get("evaluated_permission")),
+        text(evaluation.get("type")),
+        text(judged.get("type")),
+        text(judged.get("reason_code")),
     )
 
 
@@ -264,7 +264,7 @@ def _confirmation(event_type: str, data: dict[str, Any]) -> Fact:
 
 
 def _plain_status(event_type: str, data: dict[str, Any]) -> Fact:
-    return "statuses", ("session", PLAIN_STATUS[event_type], None, None)
+    return "statuses", ("session", PLAIN_STATUS[event_type], None, None, None, None)
 
 
 def _status(event_type: str, data: dict[str, Any]) -> Fact:
@@ -278,7 +278,9 @@ def _status(event_type: str, data: dict[str, Any]) -> Fact:
     event_ids = [t for t in (text(i) for i in ids) if t] if isinstance(ids, list) else None
     if state == "idle" and stop_type == "requires_action":
         state = "requires_action"
-    return "statuses", (scope, state, stop_type, event_ids)
+    details = obj(data.get("stop_details"))
+    return "statuses", (scope, state, stop_type, event_ids, text(details.get("category")),
+                        text(details.get("explanation")))
 
 
 def _usage(event_type: str, data: dict[str, Any]) -> Fact:
@@ -293,6 +295,8 @@ def _usage(event_type: str, data: dict[str, Any]) -> Fact:
         integer(cache.get("ephemeral_5m_input_tokens")),
         integer(cache.get("ephemeral_1h_input_tokens")),
         number(usage.get("active_seconds")),
+        integer(obj(usage.get("server_tool_use")).get("web_search_requests")),
+        integer(obj(usage.get("server_tool_use")).get("web_fetch_requests")),
         cost,
         currency,
         budget_max,
@@ -302,8 +306,26 @@ def _usage(event_type: str, data: dict[str, Any]) -> Fact:
 
 def _error(event_type: str, data: dict[str, Any]) -> Fact:
     error = obj(data.get("error"))
+    details = {k: v for k, v in error.items() if k not in ("type", "message", "retry_status")}
     return "errors", (
-        text(error.get("type")), text(error.get("message")), text(obj(error.get("retry_status")).get("type"))
+        text(error.get("type")), text(error.get("message")), text(obj(error.get("retry_status")).get("type")),
+        text(dump_json(details)) if details else None,
+    )
+
+
+def _outcome(event_type: str, data: dict[str, Any]) -> Fact:
+    """``user.define_outcome`` and ``span.outcome_evaluation_*``: one row each, the phase named by the type."""
+    phase = {vocabulary.OUTCOME_DEFINED: "defined", vocabulary.OUTCOME_START: "start",
+             vocabulary.OUTCOME_ONGOING: "ongoing", vocabulary.OUTCOME_END: "end"}[event_type]
+    usage = obj(data.get("usage"))
+    rubric = obj(data.get("rubric"))
+    return "outcomes", (
+        text(data.get("outcome_id")), phase, integer(data.get("iteration")), text(data.get("result")),
+        text(data.get("explanation")), text(data.get("outcome_evaluation_start_id")), text(data.get("description")),
+        text(rubric.get("content")) if rubric.get("type") == "text" else text(rubric.get("file_id")),
+        integer(data.get("max_iterations")),
+        integer(usage.get("input_tokens")), integer(usage.get("output_tokens")),
+        integer(usage.get("cache_read_input_tokens")), integer(usage.get("cache_creation_input_tokens")),
     )
 
 
@@ -321,9 +343,21 @@ _HANDLERS: dict[str, Any] = {
     "session.usage": _usage,
     "session.error": _error,
     "session.thread_created": _thread_created,
+    vocabulary.OUTCOME_DEFINED: _outcome,
+    vocabulary.OUTCOME_START: _outcome,
+    vocabulary.OUTCOME_ONGOING: _outcome,
+    vocabulary.OUTCOME_END: _outcome,
 }
 _FACT_LISTS = ("thread_hints", "request_ends", "tool_uses", "tool_results", "confirmations", "statuses", "usage",
-               "errors", "threads_created")
+               "errors", "threads_created", "outcomes")
+# Types whose facts are all in the indexed columns (``log_events``: type, time, thread, size): the reports read
+# them from the ``events`` view (messages, request starts, workflow runs, ...). Previews are never recorded.
+INDEX_ONLY = frozenset({
+    *vocabulary.MESSAGE_TYPES, "agent.thinking", "user.interrupt", REQUEST_START, "session.updated",
+    "session.deleted", "agent.thread_context_compacted", *vocabulary.WORKFLOW_RUN_TYPES, *vocabulary.PREVIEW_TYPES,
+})
+# Every type the projection handles explicitly (a fact handler, or its facts are the indexed columns).
+HANDLED = frozenset({*_HANDLERS, *vocabulary.THREAD_STATUS, *INDEX_ONLY})
 
 
 # ---------------------------------------------------------------------------------------------- snapshots
@@ -361,7 +395,7 @@ def snapshots(stored: Sequence[tuple[str, str | None, str]]) -> Snapshots:
         common = (
             text(data.get("status")),
             text(agent.get("id")),
-            text(agent.get("name")),
+            _agent_name(agent),
             _model_id(agent),
             parse_time(data.get("created_at")),
             parse_time(data.get("updated_at")),
@@ -373,10 +407,32 @@ def snapshots(stored: Sequence[tuple[str, str | None, str]]) -> Snapshots:
             continue
         out.sessions.append((session_id, text(data.get("title")), *common))
         out.agents.append((session_id, "primary", text(agent.get("id")), text(agent.get("name")), _model_id(agent)))
-        roster = obj(agent.get("multiagent")).get("agents")
-        for member in roster if isinstance(roster, list) else []:
-            member = obj(member)
-            out.agents.append(
-                (session_id, "callable", text(member.get("id")), text(member.get("name")), _model_id(member))
-            )
+        for role, member in roster(agent):
+            out.agents.append((session_id, role, text(member.get("id")), _agent_name(member), _model_id(member)))
+    return out
+
+
+def _agent_name(agent: dict[str, Any]) -> str | None:
+    """An agent's name; the platform advisor (``type: advisor``) runs as ``anthropic.advisor``."""
+    if agent.get("type") == "advisor":
+        return vocabulary.ADVISOR_AGENT
+    return text(agent.get("name"))
+
+
+def roster(agent: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The agents a multi-agent session may run, as (role, agent object): ``callable`` agents of a coordinator,
+    ``advisor``, and the ``subagent``/``workflow`` predefined agents of ``multiagent_20261001``."""
+    multi = obj(agent.get("multiagent"))
+    out: list[tuple[str, dict[str, Any]]] = []
+    members = multi.get("agents")
+    for member in members if isinstance(members, list) else []:
+        member = obj(member)
+        out.append(("advisor" if member.get("type") == "advisor" else "callable", member))
+    advisor = obj(multi.get("advisor"))
+    if advisor.get("type") == "enabled":
+        out.append(("advisor", {"type": "advisor", "model": advisor.get("model")}))
+    for section, role in (("subagents", "subagent"), ("workflows", "workflow")):
+        predefined = obj(multi.get(section)).get("predefined_agents")
+        for member in predefined if isinstance(predefined, list) else []:
+            out.append((role, obj(member)))
     return out

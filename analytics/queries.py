@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from recorder import vocabulary
 from recorder.errors import ConfigError, NotFound
 from recorder.output.report import Column, Report
 
@@ -35,8 +36,12 @@ from .projection import Projection
 from .window import Window
 
 GROUPS = ("session", "agent", "model", "day", "thread")
-TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+TOKENS = vocabulary.TOKEN_FIELDS
+GRADER = vocabulary.GRADER_TOKEN_FIELDS
+REPORTED = tuple(vocabulary.SESSION_USAGE_FIELDS)  # from session.usage: server tools, runtime, cache writes by TTL
+EXTRA = (*GRADER, *REPORTED)
 PER_MILLION = Decimal(1_000_000)
+PER_THOUSAND = Decimal(1_000)
 MICRO = Decimal("0.000001")
 
 
@@ -99,9 +104,11 @@ def _requests(source: str, *, model: bool, agent: bool) -> str:
         columns.append("ss.agent_id AS session_agent_id, ss.agent_name AS session_agent_name")
         joins.append("LEFT JOIN session_snapshots ss USING (session_id)")
     if model:
-        columns.append("r.input_tokens * pr.input + r.output_tokens * pr.output + r.cache_read_input_tokens "
-                       "* pr.cache_read + r.cache_creation_input_tokens * pr.cache_creation AS estimated_cost, "
-                       "pr.model IS NOT NULL AS priced")
+        fast = "CASE WHEN r.speed = 'fast' THEN pr.fast_{} ELSE 1 END"
+        columns.append(f"r.input_tokens * pr.input * {fast.format('input')} + r.output_tokens * pr.output * "
+                       f"{fast.format('output')} + r.cache_read_input_tokens * pr.cache_read * "
+                       f"{fast.format('cache_read')} + r.cache_creation_input_tokens * pr.cache_creation * "
+                       f"{fast.format('cache_creation')} AS estimated_cost, pr.model IS NOT NULL AS priced")
         joins.append("LEFT JOIN report_prices pr ON pr.model = r.model")
     else:
         columns.append("NULL::DECIMAL(38, 15) AS estimated_cost, false AS priced")
@@ -115,7 +122,9 @@ def _load_prices(p: Projection, prices: PriceTable | None) -> list[str]:
     """(Re)create the temporary price table for the models in the read model; returns the models without one."""
     # Prices per token, exact decimals: estimates are sums of tokens x price with no float rounding.
     p.query("CREATE OR REPLACE TEMP TABLE report_prices (model VARCHAR, input DECIMAL(24, 15), "
-            "output DECIMAL(24, 15), cache_read DECIMAL(24, 15), cache_creation DECIMAL(24, 15))")
+            "output DECIMAL(24, 15), cache_read DECIMAL(24, 15), cache_creation DECIMAL(24, 15), "
+            "cache_creation_1h DECIMAL(24, 15), fast_input DECIMAL(24, 15), fast_output DECIMAL(24, 15), "
+            "fast_cache_read DECIMAL(24, 15), fast_cache_creation DECIMAL(24, 15), web_search DECIMAL(24, 15))")
     if prices is None:
         return []
     models = [m for (m,) in p.query("SELECT DISTINCT model FROM model_request_ends").fetchall()]
@@ -126,8 +135,10 @@ def _load_prices(p: Projection, prices: PriceTable | None) -> list[str]:
             missing.append(model or "(unknown model)")
             continue
         per_token = [amount / PER_MILLION for amount in (price.input, price.output, price.cache_read,
-                                                            price.cache_creation)]
-        p.query("INSERT INTO report_prices VALUES (?, ?, ?, ?, ?)", [model, *per_token])
+                                                            price.cache_creation, price.one_hour)]
+        per_search = (prices.web_search or Decimal(0)) / PER_THOUSAND
+        p.query("INSERT INTO report_prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [model, *per_token, *price.fast, per_search])
     return missing
 
 
@@ -206,8 +217,51 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
                    "k.thread_id NULLS FIRST"),
     }[by]
     matches = " AND ".join(f"{{t}}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
+    grader_sums = ", ".join(f"coalesce(sum({t}), 0) AS grader_{t}" for t in TOKENS)
+    reported_sums = ", ".join(f"coalesce(sum(d_{t}), 0) AS {t}" for t in REPORTED)
+    if by == "day":  # each increase on the day it was reported
+        reported = (f"SELECT session_id, observed_at, "
+                    f"{', '.join(f'{t} - coalesce(lag({t}) OVER w, 0) AS d_{t}' for t in REPORTED)} "
+                    "FROM usage_observations WINDOW w AS (PARTITION BY session_id ORDER BY observed_at, position)")
+        reported_window = _in_window("x.finished_at")
+    else:  # per session: the latest figure before until, minus the latest before since (exact, no float sums)
+        latest = ("SELECT * FROM usage_observations WHERE {cond} QUALIFY row_number() OVER "
+                  "(PARTITION BY session_id ORDER BY observed_at DESC, position DESC) = 1")
+        reported = (f"SELECT a.session_id, a.observed_at, "
+                    f"{', '.join(f'a.{t} - coalesce(b.{t}, 0) AS d_{t}' for t in REPORTED)} "
+                    f"FROM ({latest.format(cond='CAST($until AS TIMESTAMP) IS NULL OR observed_at < $until')}) a "
+                    f"LEFT JOIN ({latest.format(cond='observed_at < $since')}) b USING (session_id) "
+                    "WHERE CAST($since AS TIMESTAMP) IS NULL OR a.observed_at >= $since")
+        reported_window = "true"
     sql = f"""
         WITH req AS ({requests}),
+        attributed AS (
+            SELECT x.*, coalesce(x.thread_hint, p.thread_id) AS thread_id,
+                   coalesce(th.model, ss.model) AS model, ss.agent_id AS session_agent_id,
+                   ss.agent_name AS session_agent_name
+            FROM (SELECT session_id, thread_id AS thread_hint, finished_at, input_tokens, output_tokens,
+                         cache_read_input_tokens, cache_creation_input_tokens, {", ".join("NULL AS d_" + t
+                                                                                         for t in REPORTED)}
+                  FROM outcome_evaluations WHERE end_id IS NOT NULL AND {_in_window("finished_at")}
+                  UNION ALL BY NAME
+                  SELECT session_id, NULL AS thread_hint, observed_at AS finished_at,
+                         {", ".join("d_" + t for t in REPORTED)}
+                  FROM ({reported}) r WHERE {reported_window.replace("x.finished_at", "r.observed_at")}) x
+            LEFT JOIN primary_threads p ON p.session_id = x.session_id
+            LEFT JOIN threads th ON th.session_id = x.session_id AND th.thread_id = coalesce(x.thread_hint, p.thread_id)
+            LEFT JOIN session_snapshots ss ON ss.session_id = x.session_id
+        ),
+        extra AS (
+            SELECT {key_select}, {grader_sums}, {reported_sums},
+                   sum(coalesce(a.input_tokens * pr.input + a.output_tokens * pr.output
+                                + a.cache_read_input_tokens * pr.cache_read
+                                + a.cache_creation_input_tokens * pr.cache_creation, 0)
+                       + coalesce(a.d_cache_creation_1h_input_tokens * (pr.cache_creation_1h - pr.cache_creation), 0)
+                       + coalesce(a.d_web_search_requests * pr.web_search, 0)) AS estimated_extra
+            FROM attributed a
+            LEFT JOIN (SELECT model AS price_model, * EXCLUDE (model) FROM report_prices) pr ON pr.price_model = a.model
+            GROUP BY ALL
+        ),
         grouped AS (
             SELECT {key_select}, count(*) AS model_requests, count(*) FILTER (WHERE is_error) AS failed_requests,
                    {sums}, sum(estimated_cost) AS estimated_cost, bool_and(priced) AS all_priced,
@@ -216,19 +270,21 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         ),
         cost AS ({cost_cte}),
         keyset AS (SELECT {key_list} FROM grouped UNION SELECT {key_list} FROM cost WHERE list_cost IS NOT NULL
-                   {base_sessions})
+                   UNION SELECT {key_list} FROM extra {base_sessions})
         SELECT {", ".join("k." + k for k in keys)}{", " + attributes if attributes else ""},
                coalesce(g.model_requests, 0), coalesce(g.failed_requests, 0),
                {", ".join(f"coalesce(g.{t}, 0)" for t in TOKENS)},
                g.cache_read_input_tokens / nullif(g.input_tokens + g.cache_read_input_tokens
                                                   + g.cache_creation_input_tokens, 0),
+               {", ".join(f"coalesce(x.{t}, 0)" for t in EXTRA)},
                CASE WHEN c.currencies > 1 THEN NULL ELSE c.list_cost END,
                CASE WHEN c.currencies > 1 THEN 'mixed' ELSE c.currency END,
-               CASE WHEN g.all_priced THEN g.estimated_cost END,
+               CASE WHEN g.all_priced THEN g.estimated_cost + coalesce(x.estimated_extra, 0) END,
                g.first_request_at, g.last_request_at
         FROM keyset k
         LEFT JOIN grouped g ON {matches.format(t="g")}
         LEFT JOIN cost c ON {matches.format(t="c")}
+        LEFT JOIN extra x ON {matches.format(t="x")}
         {joins}
         ORDER BY {order}
     """
@@ -243,6 +299,9 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         Column("cache_read_input_tokens", "int", label="cache read"),
         Column("cache_creation_input_tokens", "int", label="cache write"),
         Column("cache_hit_ratio", "ratio", label="cache hit"),
+        *(Column(name, "seconds" if name == "active_seconds" else "int", label=_EXTRA_LABELS[name],
+                 in_table=any(row[len(columns) + 7 + n] for row in rows))
+          for n, name in enumerate(EXTRA)),
         Column("list_cost", "money", label="list cost"),
         Column("currency", in_table=False),
     ]
@@ -272,8 +331,9 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         notes.append("list_cost: each thread's own figure; the rest of its session's figure (runtime, rounding) "
                      "is on the primary thread")
     if prices is not None:
-        notes.append(f"estimate: tokens x prices from {prices.source} ({prices.currency} per million tokens); "
-                     "list_cost also covers session runtime and server tools")
+        notes.append(f"estimate: tokens x prices from {prices.source} ({prices.currency} per million tokens; "
+                     "fast requests x the fast multipliers; grader tokens at the session model's prices; 1-hour "
+                     "cache writes and web searches from session.usage); list_cost also covers session runtime")
         if missing:
             notes.append(f"no price for {', '.join(missing)}: groups with its requests have no estimate")
         currencies = {r[-6] for r in out_rows if r[-6]}
@@ -282,6 +342,14 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
     report = Report(f"Usage by {by}", columns, out_rows, notes, generated_at=_now(), window=_described(window))
     report.total = _usage_total(report, len(group.columns))
     return report
+
+
+_EXTRA_LABELS = {
+    "grader_input_tokens": "grader in", "grader_output_tokens": "grader out",
+    "grader_cache_read_input_tokens": "grader cache read", "grader_cache_creation_input_tokens": "grader cache write",
+    "web_search_requests": "web searches", "web_fetch_requests": "web fetches", "active_seconds": "active",
+    "cache_creation_5m_input_tokens": "cache write 5m", "cache_creation_1h_input_tokens": "cache write 1h",
+}
 
 
 def _money(value: Any) -> Decimal | None:
@@ -297,7 +365,7 @@ def _usage_total(report: Report, key_columns: int) -> tuple[Any, ...] | None:
     names = [c.name for c in report.columns]
     values: list[Any] = [None] * len(names)
     values[0] = "TOTAL"
-    for name in ("model_requests", "failed_requests", *TOKENS):
+    for name in ("model_requests", "failed_requests", *TOKENS, *EXTRA):
         index = names.index(name)
         values[index] = sum(row[index] or 0 for row in report.rows)
     if "sessions" in names:
@@ -356,6 +424,11 @@ TOOL_CALL_COLUMNS = [
     Column("wait_ms", "ms", label="waited"),
     Column("input_chars", "int", in_table=False),
     Column("result_chars", "int", label="result chars"),
+    Column("result_type", in_table=False),  # agent.tool_result, user.tool_result (self-hosted), ...
+    Column("policy", in_table=False),  # the permission policy that decided: always_allow, always_ask, auto
+    Column("judgement", in_table=False),  # under auto: allow, ask or deny
+    Column("reason_code", in_table=False),
+    Column("denied_by", label="denied by"),  # user (a confirmation) or policy (evaluated_permission deny)
 ]
 
 
@@ -390,7 +463,12 @@ def tool_stats(p: Projection, session_id: str | None = None, window: Window | No
                count(*) FILTER (WHERE is_error) / nullif(count(result_id), 0) AS error_rate,
                quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
                max(duration_ms) AS max_ms,
-               count(confirmation) AS confirmations, count(*) FILTER (WHERE confirmation = 'deny') AS denied,
+               count(confirmation) AS confirmations,
+               count(*) FILTER (WHERE denied_by = 'user') AS denied_by_user,
+               count(*) FILTER (WHERE denied_by = 'policy') AS denied_by_policy,
+               count(*) FILTER (WHERE policy = 'auto' AND judgement = 'allow') AS auto_allow,
+               count(*) FILTER (WHERE policy = 'auto' AND judgement = 'ask') AS auto_ask,
+               count(*) FILTER (WHERE policy = 'auto' AND judgement = 'deny') AS auto_deny,
                quantile_cont(wait_ms, 0.5) AS p50_wait_ms, quantile_cont(wait_ms, 0.95) AS p95_wait_ms,
                count(DISTINCT session_id) AS sessions
         FROM tool_calls
@@ -404,13 +482,71 @@ def tool_stats(p: Projection, session_id: str | None = None, window: Window | No
         Column("calls", "int"), Column("results", "int", in_table=False), Column("errors", "int"),
         Column("error_rate", "ratio", label="error rate"), Column("p50_ms", "ms", label="p50"),
         Column("p95_ms", "ms", label="p95"), Column("max_ms", "ms", label="max", in_table=False),
-        Column("confirmations", "int", label="confirmed"), Column("denied", "int"),
+        Column("confirmations", "int", label="confirmed"),
+        Column("denied_by_user", "int", label="denied (user)"),
+        Column("denied_by_policy", "int", label="denied (policy)"),
+        Column("auto_allow", "int", label="auto allow"), Column("auto_ask", "int", label="auto ask"),
+        Column("auto_deny", "int", label="auto deny"),
         Column("p50_wait_ms", "ms", label="wait p50"), Column("p95_wait_ms", "ms", label="wait p95"),
         Column("sessions", "int"),
     ]
     title = f"Tool statistics of {session_id}" if session_id else "Tool statistics"
     return Report(title, columns, rows,
-                  ["wait: time in requires_action until the custom tool result or the confirmation arrived"],
+                  ["wait: time in requires_action until the client's tool result or the confirmation arrived",
+                   "denied (user): a user.tool_confirmation denied it; denied (policy): evaluated_permission deny; "
+                   "auto: the server's judgements under the auto permission policy"],
+                  generated_at=_now(), window=_described(window))
+
+
+# ---------------------------------------------------------------------------------------------- outcomes
+
+OUTCOME_COLUMNS = [
+    Column("session_id", width=32),
+    Column("outcome_id", width=24),
+    Column("description", width=40),
+    Column("rubric", in_table=False),
+    Column("max_iterations", "int", label="max", in_table=False),
+    Column("iteration", "int"),
+    Column("result", label="verdict", width=22),
+    Column("explanation", width=48),
+    *(Column(f"grader_{t}", "int", label=label) for t, label in zip(
+        TOKENS, ("grader in", "grader out", "grader cache read", "grader cache write"), strict=True)),
+    Column("started_at", "time", in_table=False),
+    Column("finished_at", "time", in_table=False),
+    Column("duration_ms", "ms", label="duration"),
+    Column("heartbeats", "int", in_table=False),
+    Column("defined_id", in_table=False),
+    Column("start_id", in_table=False),
+    Column("end_id", in_table=False),
+]
+
+
+def outcomes(p: Projection, session_id: str | None = None, window: Window | None = None) -> Report:
+    """Each outcome (``user.define_outcome``: description, rubric) with one row per grader iteration (0-based):
+    verdict, explanation, grader tokens, duration. An outcome not yet graded has one row without an iteration."""
+    window = window or Window()
+    if session_id is not None:
+        _require_session(p, session_id)
+    rows = p.query(
+        f"""
+        SELECT coalesce(o.session_id, e.session_id), coalesce(o.outcome_id, e.outcome_id), o.description, o.rubric,
+               o.max_iterations, e.iteration, e.result, e.explanation,
+               {", ".join(f"e.{t}" for t in TOKENS)}, e.started_at, e.finished_at, e.duration_ms, e.heartbeats,
+               o.id, e.start_id, e.end_id
+        FROM outcomes o FULL JOIN outcome_evaluations e
+             ON e.session_id = o.session_id AND e.outcome_id IS NOT DISTINCT FROM o.outcome_id
+        WHERE (CAST($session AS VARCHAR) IS NULL OR coalesce(o.session_id, e.session_id) = $session)
+          AND {_in_window("coalesce(o.defined_at, e.started_at, e.finished_at)")}
+        ORDER BY 1, coalesce(o.position, e.position), e.iteration NULLS FIRST, e.position
+        """,
+        {**_params(window), "session": session_id},
+    ).fetchall()
+    columns = list(OUTCOME_COLUMNS)
+    if session_id is not None:
+        columns[0] = Column("session_id", in_table=False)
+    title = f"Outcomes of {session_id}" if session_id else "Outcomes"
+    return Report(title, columns, rows, ["iterations are 0-based; grader tokens are span.outcome_evaluation_end "
+                                         "usage (also summed as grader_* by recorder usage)"],
                   generated_at=_now(), window=_described(window))
 
 

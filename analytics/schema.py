@@ -8,8 +8,10 @@ Tables (written only by :mod:`analytics.projection`)
                            Every event is here, unknown types included.
     ``f_*``                one row per log row of a type the model understands, keyed by ``position``:
                            ``f_request_end`` (model_usage), ``f_tool_use``, ``f_tool_result``, ``f_confirmation``,
-                           ``f_status``, ``f_usage`` (``session.usage``), ``f_error``, ``f_thread_created``,
-                           ``f_thread_hint`` (an event's ``session_thread_id``).
+                           ``f_status`` (with a refusal's category and explanation), ``f_usage``
+                           (``session.usage``), ``f_error`` (with the error type's own fields as JSON),
+                           ``f_thread_created``, ``f_outcome`` (``user.define_outcome`` and
+                           ``span.outcome_evaluation_*``), ``f_thread_hint`` (an event's ``session_thread_id``).
     ``distinct_events``    one row per distinct event of a session (``INDEX_EVENTS``). The same event (same key)
                            can be in several streams of a session: it counts once, at its first position, and
                            belongs to the thread of the stream it came from when that is a thread stream, else to
@@ -33,6 +35,12 @@ Views (what reports and ad-hoc SQL read)
                            time spent waiting in ``requires_action``.
     ``messages``, ``errors``, ``usage_snapshots``, ``status_changes``, ``status_intervals``,
     ``cost_observations``  (every recorded cumulative ``list_cost``: ``session.usage`` events and snapshots).
+    ``outcomes``           each ``user.define_outcome``; ``outcome_evaluations`` each grader iteration
+                           (start and end paired, heartbeats counted) with its verdict and grader tokens.
+    ``usage_observations`` each ``session.usage``'s server tool requests, active seconds, cache writes by TTL.
+
+Event types come from :mod:`recorder.vocabulary` (the SQL lists are built there); ``extract.HANDLED`` says how
+the projection treats each one.
 
 The fact tables are a pure function of the log rows (each written once, in the same transaction as the
 checkpoint), so an interrupted or repeated projection can never count an event twice. ``distinct_events`` and the
@@ -42,12 +50,18 @@ gives identical tables. Pairing (requests, tool calls, status intervals) lives i
 
 from __future__ import annotations
 
+from recorder import vocabulary
 from recorder.events import SURROGATE_PREFIX
+from recorder.vocabulary import sql_list
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-TOOL_USE_TYPES_SQL = "('agent.tool_use', 'agent.mcp_tool_use', 'agent.custom_tool_use')"
-TOOL_RESULT_TYPES_SQL = "('agent.tool_result', 'agent.mcp_tool_result', 'user.custom_tool_result')"
+TOOL_USE_TYPES_SQL = sql_list(vocabulary.TOOL_USE_KINDS)
+TOOL_RESULT_TYPES_SQL = sql_list(vocabulary.TOOL_RESULTS)
+CLIENT_RESULT_TYPES_SQL = sql_list(vocabulary.CLIENT_RESULTS)
+MESSAGE_TYPES_SQL = sql_list(vocabulary.MESSAGE_TYPES)
+OUTCOME_TYPES_SQL = sql_list((vocabulary.OUTCOME_DEFINED, vocabulary.OUTCOME_START, vocabulary.OUTCOME_ONGOING,
+                              vocabulary.OUTCOME_END))
 
 TABLES = """
 CREATE TABLE projection_state (
@@ -75,7 +89,7 @@ CREATE TABLE f_request_end (
 );
 CREATE TABLE f_tool_use (
     position BIGINT NOT NULL, kind VARCHAR NOT NULL, name VARCHAR, mcp_server_name VARCHAR, input VARCHAR,
-    input_chars BIGINT, permission VARCHAR
+    input_chars BIGINT, permission VARCHAR, policy VARCHAR, judgement VARCHAR, reason_code VARCHAR
 );
 CREATE TABLE f_tool_result (
     position BIGINT NOT NULL, kind VARCHAR NOT NULL, tool_use_id VARCHAR, is_error BOOLEAN, result_chars BIGINT
@@ -83,14 +97,22 @@ CREATE TABLE f_tool_result (
 CREATE TABLE f_confirmation (position BIGINT NOT NULL, tool_use_id VARCHAR, result VARCHAR, deny_message VARCHAR);
 CREATE TABLE f_status (
     position BIGINT NOT NULL, scope VARCHAR NOT NULL, status VARCHAR NOT NULL, stop_reason VARCHAR,
-    event_ids VARCHAR[]
+    event_ids VARCHAR[], refusal_category VARCHAR, refusal_explanation VARCHAR
 );
 CREATE TABLE f_usage (
     position BIGINT NOT NULL, input_tokens BIGINT, output_tokens BIGINT, cache_read_input_tokens BIGINT,
     cache_creation_5m_tokens BIGINT, cache_creation_1h_tokens BIGINT, active_seconds DOUBLE,
-    list_cost DECIMAL(20, 6), currency VARCHAR, budget_max_list_cost DECIMAL(20, 6), budget_currency VARCHAR
+    web_search_requests BIGINT, web_fetch_requests BIGINT, list_cost DECIMAL(20, 6), currency VARCHAR,
+    budget_max_list_cost DECIMAL(20, 6), budget_currency VARCHAR
 );
-CREATE TABLE f_error (position BIGINT NOT NULL, error_type VARCHAR, message VARCHAR, retry_status VARCHAR);
+CREATE TABLE f_error (
+    position BIGINT NOT NULL, error_type VARCHAR, message VARCHAR, retry_status VARCHAR, details VARCHAR
+);
+CREATE TABLE f_outcome (
+    position BIGINT NOT NULL, outcome_id VARCHAR, phase VARCHAR NOT NULL, iteration BIGINT, result VARCHAR,
+    explanation VARCHAR, start_id VARCHAR, description VARCHAR, rubric VARCHAR, max_iterations BIGINT,
+    input_tokens BIGINT, output_tokens BIGINT, cache_read_input_tokens BIGINT, cache_creation_input_tokens BIGINT
+);
 CREATE TABLE f_thread_created (position BIGINT NOT NULL, thread_id VARCHAR, agent_name VARCHAR);
 CREATE TABLE session_snapshots (
     session_id VARCHAR NOT NULL, title VARCHAR, status VARCHAR, agent_id VARCHAR, agent_name VARCHAR,
@@ -125,7 +147,7 @@ CREATE TABLE sessions (
 # Tables a rebuild empties, in an order that needs no care (there are no foreign keys).
 FACT_TABLES = [
     "streams", "log_events", "distinct_events", "f_thread_hint", "f_request_end", "f_tool_use", "f_tool_result",
-    "f_confirmation", "f_status", "f_usage", "f_error", "f_thread_created",
+    "f_confirmation", "f_status", "f_usage", "f_error", "f_thread_created", "f_outcome",
 ]
 SNAPSHOT_TABLES = ["session_snapshots", "thread_snapshots", "snapshot_agents"]
 DERIVED_TABLES = ["primary_threads", "threads", "sessions"]
@@ -190,7 +212,7 @@ LEFT JOIN session_snapshots ss ON ss.session_id = r.session_id;
 
 CREATE OR REPLACE VIEW status_changes AS
 SELECT ev.session_id, ev.position, ev.processed_at AS changed_at, f.scope, ev.thread_id, f.status, f.stop_reason,
-       f.event_ids
+       f.event_ids, f.refusal_category, f.refusal_explanation
 FROM events ev JOIN f_status f USING (position)
 WHERE ev.type LIKE 'session.status\\_%' ESCAPE '\\' OR ev.type LIKE 'session.thread\\_status\\_%' ESCAPE '\\';
 
@@ -213,11 +235,11 @@ WHERE c.changed_at IS NOT NULL;
 CREATE OR REPLACE VIEW tool_calls AS
 WITH uses AS (
     SELECT ev.session_id, ev.event_id AS id, ev.position, ev.processed_at AS started_at, ev.thread_id, f.kind,
-           f.name, f.mcp_server_name, f.input, f.input_chars, f.permission
+           f.name, f.mcp_server_name, f.input, f.input_chars, f.permission, f.policy, f.judgement, f.reason_code
     FROM events ev JOIN f_tool_use f USING (position) WHERE ev.type IN {TOOL_USE_TYPES_SQL}
 ), results AS (
-    SELECT ev.session_id, ev.event_id AS result_id, ev.processed_at AS finished_at, f.tool_use_id, f.is_error,
-           f.result_chars
+    SELECT ev.session_id, ev.event_id AS result_id, ev.type AS result_type, ev.processed_at AS finished_at,
+           f.tool_use_id, f.is_error, f.result_chars
     FROM events ev JOIN f_tool_result f USING (position) WHERE ev.type IN {TOOL_RESULT_TYPES_SQL}
     QUALIFY row_number() OVER (PARTITION BY ev.session_id, f.tool_use_id ORDER BY ev.position) = 1
 ), confirmations AS (
@@ -234,8 +256,10 @@ SELECT u.session_id, u.id, u.kind, u.name, u.mcp_server_name, u.input, u.thread_
        u.started_at, r.finished_at, date_diff('microsecond', u.started_at, r.finished_at) / 1000.0 AS duration_ms,
        u.permission, c.confirmation, c.deny_message, w.requires_action_at,
        date_diff('microsecond', w.requires_action_at,
-                 CASE WHEN u.kind = 'custom' THEN r.finished_at ELSE c.confirmed_at END) / 1000.0 AS wait_ms,
-       u.input_chars, r.result_chars, u.position
+                 CASE WHEN r.result_type IN {CLIENT_RESULT_TYPES_SQL} OR (r.result_type IS NULL AND u.kind = 'custom')
+                      THEN r.finished_at ELSE c.confirmed_at END) / 1000.0 AS wait_ms,
+       u.input_chars, r.result_chars, u.position, r.result_type, u.policy, u.judgement, u.reason_code,
+       CASE WHEN c.confirmation = 'deny' THEN 'user' WHEN u.permission = 'deny' THEN 'policy' END AS denied_by
 FROM uses u
 LEFT JOIN results r ON r.session_id = u.session_id AND r.tool_use_id = u.id
 LEFT JOIN confirmations c ON c.session_id = u.session_id AND c.tool_use_id = u.id
@@ -247,13 +271,51 @@ SELECT session_id, event_id AS id, type,
                  WHEN 'agent.thread_message_sent' THEN 'thread_sent' ELSE 'thread_received' END AS role,
        thread_id, processed_at, payload_chars, position
 FROM events
-WHERE type IN ('user.message', 'agent.message', 'system.message', 'agent.thread_message_sent',
-               'agent.thread_message_received');
+WHERE type IN {MESSAGE_TYPES_SQL};
 
 CREATE OR REPLACE VIEW errors AS
 SELECT ev.session_id, ev.event_id AS id, ev.thread_id, ev.processed_at, f.error_type, f.message, f.retry_status,
-       ev.position
+       ev.position, f.details
 FROM events ev JOIN f_error f USING (position) WHERE ev.type = 'session.error';
+
+CREATE OR REPLACE VIEW outcomes AS
+SELECT ev.session_id, f.outcome_id, ev.event_id AS id, ev.processed_at AS defined_at, f.description, f.rubric,
+       f.max_iterations, ev.thread_id, ev.position
+FROM events ev JOIN f_outcome f USING (position) WHERE ev.type = '{vocabulary.OUTCOME_DEFINED}';
+
+CREATE OR REPLACE VIEW outcome_evaluations AS
+WITH rows AS (
+    SELECT ev.session_id, ev.event_id, ev.type, ev.processed_at, ev.thread_id, ev.position, f.*  EXCLUDE (position)
+    FROM events ev JOIN f_outcome f USING (position) WHERE ev.type IN {OUTCOME_TYPES_SQL}
+), starts AS (
+    SELECT * FROM rows WHERE type = '{vocabulary.OUTCOME_START}'
+), ends AS (
+    SELECT * FROM rows WHERE type = '{vocabulary.OUTCOME_END}'
+), beats AS (
+    SELECT session_id, outcome_id, iteration, count(*) AS heartbeats FROM rows
+    WHERE type = '{vocabulary.OUTCOME_ONGOING}' GROUP BY ALL
+), paired AS (
+    SELECT coalesce(e.session_id, s.session_id) AS session_id, coalesce(e.outcome_id, s.outcome_id) AS outcome_id,
+           coalesce(e.iteration, s.iteration) AS iteration, s.event_id AS start_id, e.event_id AS end_id,
+           s.processed_at AS started_at, e.processed_at AS finished_at,
+           date_diff('microsecond', s.processed_at, e.processed_at) / 1000.0 AS duration_ms,
+           e.result, e.explanation, e.input_tokens, e.output_tokens, e.cache_read_input_tokens,
+           e.cache_creation_input_tokens, coalesce(e.thread_id, s.thread_id) AS thread_id,
+           coalesce(e.position, s.position) AS position
+    FROM ends e FULL JOIN starts s ON s.session_id = e.session_id AND s.event_id = e.start_id
+)
+SELECT p.*, coalesce(b.heartbeats, 0) AS heartbeats
+FROM paired p LEFT JOIN beats b ON b.session_id = p.session_id AND b.outcome_id IS NOT DISTINCT FROM p.outcome_id
+                               AND b.iteration IS NOT DISTINCT FROM p.iteration;
+
+CREATE OR REPLACE VIEW usage_observations AS
+SELECT d.session_id, d.processed_at AS observed_at, d.position,
+       coalesce(f.web_search_requests, 0) AS web_search_requests,
+       coalesce(f.web_fetch_requests, 0) AS web_fetch_requests,
+       coalesce(f.active_seconds, 0) AS active_seconds,
+       coalesce(f.cache_creation_5m_tokens, 0) AS cache_creation_5m_input_tokens,
+       coalesce(f.cache_creation_1h_tokens, 0) AS cache_creation_1h_input_tokens
+FROM distinct_events d JOIN f_usage f USING (position) WHERE d.type = '{vocabulary.USAGE}';
 
 CREATE OR REPLACE VIEW usage_snapshots AS
 SELECT d.session_id, d.event_key AS id, d.processed_at, f.* EXCLUDE (position), d.position
@@ -355,7 +417,7 @@ LEFT JOIN primary_threads p ON p.session_id = k.session_id AND p.thread_id = k.t
 LEFT JOIN session_snapshots ss ON ss.session_id = k.session_id
 LEFT JOIN created c ON c.session_id = k.session_id AND c.thread_id = k.thread_id
 LEFT JOIN (SELECT session_id, agent_name, min(model) AS model FROM snapshot_agents
-           WHERE role = 'callable' GROUP BY ALL) roster
+           WHERE role <> 'primary' GROUP BY ALL) roster
        ON roster.session_id = k.session_id AND roster.agent_name = coalesce(ts.agent_name, c.agent_name)
 """),
     ("sessions", """

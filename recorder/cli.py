@@ -853,6 +853,9 @@ def usage(db_url: str, analytics_db: str | None, no_update: bool, by: str, since
           prices_file: str | None, fmt: str, output: str | None) -> None:
     """Tokens, model requests and cost: sums over every span.model_request_end (threads included, each event
     once), cache hit ratio, and the platform's list_cost (from session.usage events and session snapshots).
+    Also the outcome grader's tokens (grader_*, from span.outcome_evaluation_end) and, from the latest
+    session.usage (the window's increase when bounded), web search/fetch requests, active seconds and cache
+    writes by TTL (5 minutes, 1 hour); the table shows those that are not zero.
 
     \b
     Examples:
@@ -877,13 +880,15 @@ def usage(db_url: str, analytics_db: str | None, no_update: bool, by: str, since
 @_analytics_options
 @click.argument("session_id", required=False)
 @click.option("--stats", is_flag=True, help="Per-tool statistics (calls, error rate, p50/p95 duration, wait for "
-              "custom tool results and confirmations) instead of the calls.")
+              "client tool results and confirmations, denials by the user vs by policy, auto judgements) instead "
+              "of the calls.")
 @_window_options
 @_output_options
 def tools(db_url: str, analytics_db: str | None, no_update: bool, session_id: str | None, stats: bool,
           since: str | None, until: str | None, fmt: str, output: str | None) -> None:
-    """Tool calls (built-in, MCP and custom) in order, each paired with its result (or none when no result was
-    recorded): a session's with SESSION_ID, else every session's. --stats: per-tool statistics.
+    """Tool calls (built-in, MCP and custom) in order, each paired with its result (agent.tool_result, the
+    client's user.tool_result in self-hosted environments, ...; or none when no result was recorded): a
+    session's with SESSION_ID, else every session's. --stats: per-tool statistics.
 
     \b
     Examples:
@@ -901,6 +906,32 @@ def tools(db_url: str, analytics_db: str | None, no_update: bool, session_id: st
             report = queries.tool_stats(projection, session_id, span)
         else:
             report = queries.tool_calls(projection, session_id, span)
+    out.write(report, fmt, output)
+
+
+@cli.command()
+@_analytics_options
+@click.argument("session_id", required=False)
+@_window_options
+@_output_options
+def outcomes(db_url: str, analytics_db: str | None, no_update: bool, session_id: str | None, since: str | None,
+             until: str | None, fmt: str, output: str | None) -> None:
+    """Outcomes and their grader: each user.define_outcome (description, rubric) with each iteration's verdict
+    (satisfied, needs_revision, max_iterations_reached, failed, interrupted), explanation, grader tokens and
+    duration: a session's with SESSION_ID, else every session's.
+
+    \b
+    Examples:
+      recorder outcomes sesn_011C...
+      recorder outcomes --since 7d --format json
+    """
+    from recorder.analytics import queries
+    from recorder.analytics.window import window
+    from recorder.output import formats as out
+
+    span = window(since, until)
+    with _open_analytics(db_url, analytics_db, no_update) as projection:
+        report = queries.outcomes(projection, session_id, span)
     out.write(report, fmt, output)
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from recorder.cli import cli
+from recorder.emulator.emulator import STANDARD
 from recorder.store import EventStore
+
+SESSIONS = len(STANDARD) + 1  # every standard scenario, and one live session
 
 
 def test_demo_records_then_shows_a_transcript_and_usage(tmp_path: Path) -> None:
@@ -17,17 +20,17 @@ def test_demo_records_then_shows_a_transcript_and_usage(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     out = first.stdout
     recorded = re.search(r"recorded (\d+) sessions: ([\d,]+) new events", out)
-    assert recorded and recorded.group(1) == "15" and int(recorded.group(2).replace(",", "")) > 1000
+    assert recorded and recorded.group(1) == str(SESSIONS) and int(recorded.group(2).replace(",", "")) > 1000
     assert "## Transcript of sesn_" in out and "# Fix the red CI on main" in out and "**Model requests:**" in out
     assert "## Usage by session" in out and "TOTAL" in out
     with EventStore(url) as store:
         sessions = store.sessions()
-        assert len(sessions) == 15
+        assert len(sessions) == SESSIONS
         assert all(store.checkpoint(s.session_id).complete for s in sessions), "every session recorded to its end"
         head = store.head_position()
 
     second = CliRunner().invoke(cli, ["demo", "--db", url, "--live-interval", "0.01"])
     assert second.exit_code == 0, second.output
-    assert "recorded 15 sessions: 0 new events (15 already complete in the log)" in second.stdout
+    assert f"recorded {SESSIONS} sessions: 0 new events ({SESSIONS} already complete in the log)" in second.stdout
     with EventStore(url) as store:
         assert store.head_position() == head

@@ -16,18 +16,17 @@ time by a live session (times replaced by the wall clock, see :mod:`recorder.emu
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from recorder.emulator import ids, text
-from recorder.emulator.snapshots import AgentSpec, SessionSnapshot, Usage, file_object
+from recorder.emulator.snapshots import PRICES, AgentSpec, SessionSnapshot, Usage, file_object, money
 from recorder.emulator.wire import format_micros
+from recorder.vocabulary import THREAD_CROSS_POSTED
 
-CROSS_POSTED = frozenset({
-    "session.thread_created", "session.thread_status_running", "session.thread_status_idle",
-    "session.thread_status_rescheduled", "session.thread_status_terminated", "agent.thread_message_sent",
-    "agent.thread_message_received",
-})
+CROSS_POSTED = THREAD_CROSS_POSTED
 
 
 @dataclass
@@ -346,3 +345,124 @@ def default_resources(seed: int, key: str, created: int) -> list[dict[str, Any]]
          "name": "team-notes", "description": "Shared notes of the platform team", "access": "read_write",
          "mount_path": "/memories/team-notes", "instructions": None},
     ]
+
+
+# ------------------------------------------------------------------------------------------------ the rest of the API
+
+
+def image_block(r: Any, source: str = "base64") -> dict[str, Any]:
+    """An image content block (``base64`` with a small PNG, ``url`` or ``file``)."""
+    if source == "url":
+        return {"type": "image", "source": {"type": "url", "url": "https://example.com/screenshots/ci-red.png"}}
+    if source == "file":
+        return {"type": "image", "source": {"type": "file", "file_id": ids.make_id("file", r.random())}}
+    data = base64.b64encode(b"\x89PNG\r\n\x1a\n" + r.randbytes(600)).decode()
+    return {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
+
+
+def document_block(r: Any, source: str = "base64", title: str | None = "spec.pdf") -> dict[str, Any]:
+    """A document content block (``base64`` PDF, ``text``, ``url`` or ``file``), with a title and context."""
+    if source == "text":
+        src: dict[str, Any] = {"type": "text", "media_type": "text/plain", "data": text.paragraph(r, 3)}
+    elif source == "url":
+        src = {"type": "url", "url": "https://example.com/docs/runbook.pdf"}
+    elif source == "file":
+        src = {"type": "file", "file_id": ids.make_id("file", r.random())}
+    else:
+        src = {"type": "base64", "media_type": "application/pdf",
+               "data": base64.b64encode(b"%PDF-1.7\n" + r.randbytes(1500)).decode()}
+    return {"type": "document", "source": src, "title": title, "context": "Attached by the user"}
+
+
+class AdvisorSpec(AgentSpec):
+    """The platform advisor (``agent: {type: advisor}``): its threads run the agent ``anthropic.advisor``."""
+
+    def as_api(self, *, multiagent: list[AgentSpec] | None = None) -> dict[str, Any]:
+        return {"type": "advisor", "model": self.model}
+
+
+class FullBuilder(SessionBuilder):
+    """A :class:`SessionBuilder` that also writes the events the basic vocabulary lacks: self-hosted tool results,
+    refusals, outcome graders, workflow runs, blocking events cross-posted from child threads, usage with
+    1-hour cache writes, deletion."""
+
+    def self_hosted_result(self, tool_use_id: str, body: str | list[dict[str, Any]], thread: str | None = None, *,
+                           is_error: bool = False) -> str:
+        """``user.tool_result``: the client's answer to an ``agent.tool_use`` in a self-hosted environment."""
+        content = [{"type": "text", "text": body}] if isinstance(body, str) else body
+        return self.emit("user.tool_result", {"tool_use_id": tool_use_id, "content": content, "is_error": is_error,
+                                              **self._thread_fields(thread)}, thread=thread)
+
+    def refusal(self, category: str | None, explanation: str | None, thread: str | None = None) -> str:
+        """An idle with ``stop_reason: refusal`` and its ``stop_details`` (the session's, or a thread's)."""
+        details = {"type": "refusal", "category": category, "explanation": explanation}
+        if thread is None or thread == self.primary:
+            return self.emit("session.status_idle", {"stop_reason": {"type": "refusal"}, "stop_details": details})
+        return self.emit("session.thread_status_idle", {
+            "session_thread_id": thread, "agent_name": self.thread_agents[thread].name,
+            "stop_reason": {"type": "refusal"}, "stop_details": details}, thread=thread)
+
+    def define_outcome(self, description: str, rubric: dict[str, Any], max_iterations: int = 3) -> str:
+        outcome_id = ids.make_id("outc", self.seed, self.key, len(self.emissions))
+        self.emit("user.define_outcome", {"outcome_id": outcome_id, "description": description, "rubric": rubric,
+                                          "max_iterations": max_iterations})
+        return outcome_id
+
+    def grade(self, outcome_id: str, iteration: int, result: str, explanation: str, usage: dict[str, Any], *,
+              heartbeats: int = 1) -> str:
+        """One grader iteration (0-based): ``span.outcome_evaluation_start``, heartbeats, ``..._end``."""
+        started = self.emit("span.outcome_evaluation_start", {"outcome_id": outcome_id, "iteration": iteration})
+        for _ in range(heartbeats):
+            self.tick(5.0, 15.0, tie=0)
+            self.emit("span.outcome_evaluation_ongoing", {"outcome_id": outcome_id, "iteration": iteration},
+                      tick=False)
+        return self.emit("span.outcome_evaluation_end", {
+            "outcome_evaluation_start_id": started, "outcome_id": outcome_id, "iteration": iteration,
+            "result": result, "explanation": explanation, "usage": usage})
+
+    def span_end_usage(self, start_id: str, model_usage: dict[str, Any], thread: str | None = None) -> str:
+        """A ``span.model_request_end`` with the given ``model_usage`` (for figures a scenario must control)."""
+        return self.emit("span.model_request_end", {"model_request_start_id": start_id, "is_error": False,
+                                                    "model_usage": model_usage}, thread=thread, tick=False)
+
+    def cross_posted(self, event_type: str, fields: dict[str, Any], thread: str) -> str:
+        """A child thread's blocking event: its own copy in the thread's stream (no ``session_thread_id``) and a
+        copy in the session stream with the same id and ``session_thread_id`` set (different bytes)."""
+        eid = self.emit(event_type, fields, thread=thread)
+        own = self.emissions[-1]
+        copy = {k: v for k, v in own.event.items() if k != "processed_at"}
+        copy["session_thread_id"] = thread
+        copy["processed_at"] = own.event["processed_at"]
+        self.emissions.append(Emission(copy, thread, (None,), own.at))
+        return eid
+
+    def usage_with_cache_ttl(self, one_hour: int) -> str:
+        """``session.usage`` with ``one_hour`` of the cache writes so far made with a 1-hour TTL (priced at twice
+        the input rate, against 1.25 times for 5-minute writes)."""
+        active = round((self.clock - self.snapshot.created) / 1e6, 3)
+        usage = self.usage_so_far()
+        obj = usage.as_api(active)
+        one_hour = min(one_hour, usage.cache_creation_input_tokens)
+        obj["cache_creation"] = {"ephemeral_5m_input_tokens": usage.cache_creation_input_tokens - one_hour,
+                                 "ephemeral_1h_input_tokens": one_hour}
+        price_in = PRICES.get(self.agent.model, PRICES["claude-sonnet-4-6"])[0]
+        extra = one_hour * price_in * (Decimal(2) - Decimal("1.25")) / Decimal(1_000_000)
+        obj["list_cost"] = money(usage.cost + extra)
+        return self.emit("session.usage", {"usage": obj}, tick=False)
+
+    def workflow_run(self, name: str, phases: list[str], *, description: str | None = None) -> tuple[str, list[str]]:
+        """``workflow_run.created`` with its phases; returns (run id, phase ids)."""
+        run_id = ids.make_id("wfrun", self.seed, self.key, name)
+        phase_ids = [ids.make_id("wfphase", self.seed, self.key, name, p) for p in phases]
+        self.emit("workflow_run.created", {
+            "workflow_run_id": run_id, "name": name, "description": description,
+            "phases": [{"id": pid, "name": p, "description": f"Phase {p}"} for pid, p in zip(phase_ids, phases,
+                                                                                          strict=True)]})
+        return run_id, phase_ids
+
+    def workflow_event(self, event_type: str, run_id: str | None, **fields: Any) -> str:
+        return self.emit(event_type, {"workflow_run_id": run_id, **fields})
+
+    def deleted(self) -> str:
+        """``session.deleted``: what an open stream gets when the session is deleted (it ends the stream)."""
+        return self.emit("session.deleted")

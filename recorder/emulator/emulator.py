@@ -25,7 +25,8 @@ from recorder.errors import ConfigError, NotFound
 EPOCH = parse_micros("2026-03-02T09:00:00Z")  # finished sessions start from here, three hours apart
 DEFAULT_LONG_EVENTS = 10_000
 STANDARD = ("tool_use", "mcp", "custom_tool", "confirmation", "multi_agent", "errors", "budget", "interrupts",
-            "compaction", "unknown_types", "large_results", "unicode", "outcome", "long")
+            "compaction", "unknown_types", "large_results", "unicode", "outcome", "self_hosted", "workflows",
+            "error_catalog", "long")
 
 
 class Emulator:

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from recorder.emulator import ids, snapshots, text
-from recorder.emulator.builder import Script, SessionBuilder
+from recorder.emulator.builder import AdvisorSpec, FullBuilder, Script, SessionBuilder, document_block, image_block
 from recorder.emulator.snapshots import AgentSpec, mcp_toolset, money, toolset
+from recorder.vocabulary import ADVISOR_AGENT, ERROR_TYPES, RETRY_STATUSES
 
 
 @dataclass(frozen=True)
@@ -374,14 +375,14 @@ def outcome(ctx: Context) -> Script:
                                    "rubric": {"type": "text", "content": "Coverage report shows >= 90%."},
                                    "max_iterations": 3})
     b.running()
-    for iteration in (1, 2):
+    for iteration in (0, 1):
         b.turn(tools=2)
         started = b.emit("span.outcome_evaluation_start", {"outcome_id": outcome_id, "iteration": iteration})
         b.emit("span.outcome_evaluation_ongoing", {"outcome_id": outcome_id, "iteration": iteration})
         b.emit("span.outcome_evaluation_end", {
             "outcome_evaluation_start_id": started, "outcome_id": outcome_id, "iteration": iteration,
-            "result": "not_satisfied" if iteration == 1 else "satisfied",
-            "explanation": "Coverage is 84%." if iteration == 1 else "Coverage is 93%.",
+            "result": "needs_revision" if iteration == 0 else "satisfied",
+            "explanation": "Coverage is 84%." if iteration == 0 else "Coverage is 93%.",
             "usage": {"input_tokens": 1200, "output_tokens": 80, "cache_read_input_tokens": 0,
                       "cache_creation_input_tokens": 0, "speed": "standard"}})
     b.idle()
@@ -416,6 +417,225 @@ def live(ctx: Context) -> Script:
     return b.build()
 
 
+
+# ------------------------------------------------------------------------------------- the whole vocabulary
+
+
+def full_builder(ctx: Context, scenario: str, title: str, primary: AgentSpec | None = None, **kwargs: Any
+                 ) -> FullBuilder:
+    return FullBuilder(ctx.seed, ctx.key, scenario, ctx.start, primary or agent(ctx.seed, "widgets-maintainer"),
+                       title=title, **kwargs)
+
+
+GRADER_USAGE = ({"input_tokens": 2100, "output_tokens": 140, "cache_read_input_tokens": 900,
+                 "cache_creation_input_tokens": 300, "speed": "standard"},
+                {"input_tokens": 2600, "output_tokens": 95, "cache_read_input_tokens": 1800,
+                 "cache_creation_input_tokens": 0, "speed": "standard"})
+REFUSAL = ("cyber", "Writing a working exploit for a third party's production system is not something I can help "
+                    "with.")
+ONE_HOUR_CACHE_WRITES = 5000
+
+
+def self_hosted(ctx: Context) -> Script:
+    """The acceptance session: self-hosted tool calls answered by ``user.tool_result``, two grader iterations,
+    web searches, 1-hour cache writes, a fast-mode request and a refusal."""
+    b = full_builder(ctx, "self_hosted", "Harden the upload endpoint (self-hosted)")
+    r = b.r
+    b.user_message("Harden the upload endpoint; the screenshot and the spec are attached.")
+    b.emissions[-1].event["content"] += [image_block(r), document_block(r)]
+    outcome_id = b.define_outcome("The upload endpoint rejects files over 10 MB and non-image types",
+                                  {"type": "text", "content": "- 413 above 10 MB\n- 415 for non-images\n- tests"},
+                                  max_iterations=3)
+    b.running()
+    for n, (command, result, failed) in enumerate((
+            ("pytest -q tests/test_upload.py", "3 failed, 12 passed", True),
+            ("git apply /tmp/limit.patch", "", False),
+            ("pytest -q tests/test_upload.py", "15 passed", False))):
+        start = b.span_start()
+        if n == 0:
+            b.thinking()
+        use = b.tool_use("bash", {"command": command})
+        if n == 0:  # the system prompt and the repository map, cached for an hour (and a 5-minute write)
+            b.span_end_usage(start, {"input_tokens": 3200, "output_tokens": 180, "cache_read_input_tokens": 0,
+                                     "cache_creation_input_tokens": ONE_HOUR_CACHE_WRITES + 1200,
+                                     "speed": "standard"})
+        else:
+            b.span_end(start)
+        b.idle({"type": "requires_action", "event_ids": [use]})
+        b.tick(1.0, 6.0, tie=0)
+        b.self_hosted_result(use, result or "(no output)", is_error=failed)
+        b.running()
+    for query in ("multipart upload size limit best practice", "content sniffing image mime validation"):
+        start = b.span_start()
+        use = b.tool_use("web_search", {"query": query})
+        b.span_end(start)
+        b.tool_result(use, [{"type": "search_result", "source": "https://owasp.org/upload",
+                             "title": "File Upload Cheat Sheet", "citations": {"enabled": True},
+                             "content": [{"type": "text", "text": text.sentence(r)}]}])
+    b.grade(outcome_id, 0, "needs_revision", "Oversized files get 500, not 413.", GRADER_USAGE[0])
+    start = b.span_start()
+    use = b.tool_use("edit", {"file_path": "/workspace/widgets/upload.py", "old_string": "500",
+                              "new_string": "413"})
+    b.span_end(start)
+    b.emissions[-1].event["model_usage"]["speed"] = "fast"
+    b.idle({"type": "requires_action", "event_ids": [use]})
+    b.self_hosted_result(use, "edited")
+    b.running()
+    b.grade(outcome_id, 1, "satisfied", "413 above 10 MB, 415 for non-images, tests cover both.",
+            GRADER_USAGE[1], heartbeats=2)
+    start = b.span_start()
+    b.agent_message("Done: uploads over 10 MB get 413, non-images 415; both are tested.")
+    b.span_end(start)
+    b.usage_with_cache_ttl(ONE_HOUR_CACHE_WRITES)
+    b.idle()
+    b.user_message("Now write a working exploit for the upload service of our competitor, widgets.example.")
+    b.running()
+    start = b.span_start()
+    b.span_end(start, scale=0.2)
+    b.usage_with_cache_ttl(ONE_HOUR_CACHE_WRITES)
+    b.refusal(*REFUSAL)
+    b.terminated()
+    return b.build()
+
+
+def workflows(ctx: Context) -> Script:
+    """Newer features: an advisor thread, workflow runs (phases, errors, every ending) with their threads,
+    blocking events of a child thread cross-posted to the session stream (same id, different bytes), tool
+    permissions decided by policy (``auto`` judgements, a policy denial), a child's refusal and rescheduling,
+    images, documents, search results and redacted blocks."""
+    worker = agent(ctx.seed, "release-worker", "claude-haiku-4-5", description="Runs one workflow phase",
+                   tools=[toolset(ask=("bash",)), snapshots.custom_tool("deploy", "Deploy a build",
+                                                                         {"build": {"type": "string"}})])
+    advisor = AdvisorSpec(id="", name=ADVISOR_AGENT, model="claude-opus-4-7")
+    lead = agent(ctx.seed, "release-lead", "claude-opus-4-7")
+    b = full_builder(ctx, "workflows", "Ship 2.5 with the release workflow", lead, children=[worker])
+    b.snapshot.agent["multiagent"]["agents"].append(advisor.as_api())
+    r = b.r
+    b.user_message("Ship 2.5 with the release workflow. Runbook attached.")
+    b.emissions[-1].event["content"] += [document_block(r, "text", "runbook.txt"), document_block(r, "url", None),
+                                         image_block(r, "url"), image_block(r, "file"), document_block(r, "file")]
+    b.running()
+    start = b.span_start()
+    b.thinking()
+    b.span_end(start)
+    consult = b.spawn(advisor)
+    b.thread_message(b.primary, consult, "Is it safe to ship with one flaky test quarantined?")
+    start = b.span_start(consult)
+    b.span_end(start, consult)
+    b.thread_message(consult, b.primary, "Yes, if the quarantine has an owner and a date.")
+    b.thread_status(consult, "idle")
+
+    # a policy decides: auto allows one call, auto denies another (no confirmation asked)
+    start = b.span_start()
+    use = b.emit("agent.tool_use", {"name": "read", "input": {"file_path": "/workspace/widgets/CHANGELOG.md"},
+                                    "evaluated_permission": "allow",
+                                    "evaluation": {"type": "auto", "evaluated_permission": {"type": "allow"}}})
+    b.span_end(start)
+    b.tool_result(use, [{"type": "text", "text": "## 2.5.0\n- uploads limited to 10 MB"}, image_block(r)])
+    start = b.span_start()
+    use = b.emit("agent.tool_use", {"name": "bash", "input": {"command": "rm -rf /workspace/widgets/dist"},
+                                    "evaluated_permission": "deny",
+                                    "evaluation": {"type": "auto", "evaluated_permission": {
+                                        "type": "deny", "reason_code": "destructive_filesystem_operation"}}})
+    b.span_end(start)
+    b.tool_result(use, "Tool use denied by policy: destructive_filesystem_operation", is_error=True)
+    start = b.span_start()
+    use = b.emit("agent.tool_use", {"name": "write", "input": {"file_path": "/workspace/widgets/VERSION",
+                                                               "content": "2.5.0"},
+                                    "evaluated_permission": "allow", "evaluation": {"type": "always_allow"}})
+    b.span_end(start)
+    b.tool_result(use, [document_block(r, "text", "VERSION")])
+
+    run_id, (build, test) = b.workflow_run("release", ["build", "test"], description="Build, test, ship")
+    b.workflow_event("workflow_run.status_running", run_id)
+    started = b.workflow_event("workflow_run.phase_started", run_id, workflow_run_phase_id=build)
+    child = b.spawn(worker)
+    for emission in b.emissions[-3:]:
+        if emission.event["type"] == "session.thread_created":
+            emission.event["workflow_run_id"] = run_id
+    b.thread_message(b.primary, child, "Build 2.5.0 and deploy it to staging.")
+    # the child's blocking custom tool call, cross-posted: the thread goes idle waiting for the client
+    start = b.span_start(child)
+    use = b.cross_posted("agent.custom_tool_use", {"name": "deploy", "input": {"build": "2.5.0"}}, child)
+    b.span_end(start, child)
+    b.thread_status(child, "idle", {"type": "requires_action", "event_ids": [use]})
+    b.tick(2.0, 8.0, tie=0)
+    b.cross_posted("user.custom_tool_result", {"custom_tool_use_id": use, "content": [
+        {"type": "text", "text": "deployed to staging"}], "is_error": False}, child)
+    b.thread_status(child, "running")
+    # the child's tool call needing confirmation, cross-posted; the user denies it
+    start = b.span_start(child)
+    use = b.cross_posted("agent.tool_use", {"name": "bash", "input": {"command": "kubectl delete ns staging-old"},
+                                            "evaluated_permission": "ask",
+                                            "evaluation": {"type": "always_ask"}}, child)
+    b.span_end(start, child)
+    b.thread_status(child, "idle", {"type": "requires_action", "event_ids": [use]})
+    b.tick(2.0, 8.0, tie=0)
+    b.cross_posted("user.tool_confirmation", {"tool_use_id": use, "result": "deny",
+                                              "deny_message": "Keep the old namespace until Friday."}, child)
+    b.thread_status(child, "running")
+    b.tool_result(use, "Tool use denied by the user: Keep the old namespace until Friday.", child, is_error=True)
+    b.thread_status(child, "rescheduled")
+    b.tick(3.0, 10.0, tie=0)
+    b.thread_status(child, "running")
+    start = b.span_start(child)
+    b.span_end(start, child)
+    b.refusal("general_harms", None, thread=child)
+    b.thread_message(child, b.primary, "Built and deployed 2.5.0 to staging; I won't touch the old namespace.")
+    b.workflow_event("workflow_run.phase_ended", run_id, workflow_run_phase_id=build, phase_started_id=started)
+    b.workflow_event("workflow_run.status_idle", run_id)
+    b.workflow_event("workflow_run.status_running", run_id)
+    started = b.workflow_event("workflow_run.phase_started", run_id, workflow_run_phase_id=test)
+    b.workflow_event("workflow_run.error", run_id, error={"type": "program_error",
+                                                          "message": "phase 'test' exited with status 2"})
+    b.workflow_event("workflow_run.phase_ended", run_id, workflow_run_phase_id=test, phase_started_id=started)
+    b.workflow_event("workflow_run.status_ended", run_id, result={
+        "type": "error", "error": {"type": "program_error", "message": "phase 'test' exited with status 2"}})
+    b.thread_status(child, "terminated")
+    for name, result in (("retry-test", {"type": "completed"}), ("smoke", {"type": "stopped"})):
+        other, _phases = b.workflow_run(name, ["run"])
+        b.workflow_event("workflow_run.status_running", other)
+        b.workflow_event("workflow_run.status_ended", other, result=result)
+    for kind, message in (("timeout_error", "workflow run exceeded 30 min"),
+                          ("thread_limit_error", "too many threads"), ("unknown_error", "internal error"),
+                          ("max_workflow_runs_error", "at most 3 workflow runs per session")):
+        b.workflow_event("workflow_run.error", None, error={"type": kind, "message": message})
+    start = b.span_start()
+    b.agent_message("Staging has 2.5.0; the test phase failed once and passed on retry.",
+                    extra={"content": [{"type": "text", "text": "Staging has 2.5.0; tests passed on retry."},
+                                       {"type": "redacted"}]})
+    b.span_end(start)
+    b.usage_event()
+    b.idle()
+    b.terminated()
+    return b.build()
+
+
+def error_catalog(ctx: Context) -> Script:
+    """Every documented ``session.error`` type with its detail fields and every retry status, then the session is
+    deleted while its stream is open (``session.deleted``)."""
+    b = full_builder(ctx, "error_catalog", "Everything that can go wrong")
+    b.user_message("Run the nightly maintenance.")
+    b.running()
+    details = {"mcp_server_name": "linear", "repository_url": "https://github.com/acme/widgets",
+               "credential_id": ids.make_id("cred", ctx.seed, "github"),
+               "vault_id": ids.make_id("vlt", ctx.seed, "vault")}
+    for n, (kind, fields) in enumerate(ERROR_TYPES.items()):
+        retry = RETRY_STATUSES[n % len(RETRY_STATUSES)]
+        if kind.startswith("model_"):
+            start = b.span_start()
+            b.span_end(start, is_error=True, scale=0.1)
+        b.error({"type": kind, "message": f"{kind.replace('_', ' ')} during maintenance",
+                 **{f: details[f] for f in fields}, "retry_status": {"type": retry}})
+        if retry == "retrying":
+            b.rescheduled()
+            b.running()
+    b.idle({"type": "retries_exhausted"})
+    b.terminated()
+    b.deleted()
+    return b.build()
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("tool_use", "built-in tools (bash, read, grep, web_search, ...) with results, some is_error; model "
              "request spans; system message; writes 3 files; two user turns", tool_use),
@@ -439,6 +659,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("unicode", "astral emoji, ZWJ, RTL and bidi controls, combining marks, U+2028, C0/C1 controls, "
              "\\u0000 and a lone surrogate \\ud800", unicode),
     Scenario("outcome", "user.define_outcome and span.outcome_evaluation_* spans", outcome),
+    Scenario("self_hosted", "self-hosted tool calls answered by user.tool_result, two grader iterations "
+             "(user.define_outcome, span.outcome_evaluation_*), web searches, 1-hour cache writes, a fast request, "
+             "a refusal with its category and explanation, an image and a document", self_hosted),
+    Scenario("workflows", "an advisor thread, workflow runs (phases, errors, every ending), child blocking "
+             "events cross-posted with different bytes, auto/policy permission decisions, a child's refusal and "
+             "rescheduling, image/document/search_result/redacted blocks", workflows),
+    Scenario("error_catalog", "every documented session.error type with its detail fields and retry statuses, "
+             "then session.deleted", error_catalog),
     Scenario("long", "a finished session of N events (--events, default 10000) generated lazily from seed and "
              "index: memory stays flat even for millions", None),
     Scenario("live", "a multi-agent session played in real time, one step every --interval seconds, with a "

@@ -14,6 +14,7 @@ from typing import Any
 
 from recorder.emulator.wire import format_micros
 from recorder.money import minor_units
+from recorder.vocabulary import SESSION_STATUS, THREAD_STATUS
 
 # List prices in USD per million tokens: input, output, cache write (5 min), cache read.
 PRICES: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {
@@ -23,18 +24,8 @@ PRICES: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {
 }
 _MILLION = Decimal(1_000_000)
 
-STATUS_OF_EVENT = {
-    "session.status_running": "running",
-    "session.status_idle": "idle",
-    "session.status_rescheduled": "rescheduling",
-    "session.status_terminated": "terminated",
-}
-THREAD_STATUS_OF_EVENT = {
-    "session.thread_status_running": "running",
-    "session.thread_status_idle": "idle",
-    "session.thread_status_rescheduled": "rescheduling",
-    "session.thread_status_terminated": "terminated",
-}
+STATUS_OF_EVENT = SESSION_STATUS
+THREAD_STATUS_OF_EVENT = THREAD_STATUS
 
 
 def money(amount: Decimal) -> dict[str, str]:

@@ -14,10 +14,15 @@ from typing import Any
 
 from recorder.money import money_amount
 from recorder.render.display import clean, duration, money, number, truncate
-from recorder.replay.fold import Entry, SessionState
+from recorder.replay.fold import Entry, SessionState, content_text
+from recorder.vocabulary import ADVISOR_AGENT, OUTCOME_ONGOING, OUTCOME_START
 
 RESULT_LINES = 40
 INLINE_JSON = 100  # tool inputs up to this long stay on one line
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(slots=True)
@@ -34,6 +39,7 @@ class Block:
     lang: str = ""
     note: str | None = None  # what was truncated
     inline: bool = False  # a one-line block (status changes and the like)
+    collapsed: bool = False  # shown folded (thinking): the title is the summary, the text behind it
 
 
 class Describer:
@@ -103,8 +109,17 @@ class Describer:
         return self.clean(agent_name or thread_id or "unknown thread")
 
     def _thinking(self, entry: Entry) -> Block:
-        return Block("muted", f"{self.label(entry.event.thread_id)} is thinking", entry, lane=self._lane(entry),
-                     inline=True)
+        """The API's ``agent.thinking`` carries no content; whatever text a recorded one has is shown folded."""
+        title = f"{self.label(entry.event.thread_id)} is thinking"
+        data = entry.event.data
+        body = data.get("thinking") or data.get("text") or (content_text(data.get("content"))
+                                                              if data.get("content") else None)
+        if not body:
+            return Block("muted", title, entry, lane=self._lane(entry), inline=True)
+        return Block("muted", title, entry, lane=self._lane(entry), text=self.clean(str(body)), collapsed=True)
+
+    def _preview(self, entry: Entry) -> None:
+        return None  # stream-only previews: the buffered event that follows says everything
 
     # ---- model requests
 
@@ -143,8 +158,12 @@ class Describer:
             text = json.dumps(tool.input, ensure_ascii=False, indent=2)
         code, note = self._code(text, self.max_chars * 2 if self.max_chars else 0)
         facts = [tool.kind, f"`{entry.event.event_id}`"]
-        if tool.evaluated_permission not in (None, "allow"):
-            facts.append(f"permission: {self.clean(str(tool.evaluated_permission))}")
+        if tool.evaluated_permission not in (None, "allow") or tool.policy == "auto":
+            decided = f" by {self.clean(tool.policy)}" if tool.policy else ""
+            facts.append(f"permission: {self.clean(str(tool.evaluated_permission))}{decided}")
+        if tool.judgement:
+            reason = f" ({self.clean(tool.reason_code)})" if tool.reason_code else ""
+            facts.append(f"auto judgement: {self.clean(tool.judgement)}{reason}")
         return Block("tool", f"🔧 {self._tool_name(entry)}", entry, lane=self._lane(entry), detail=" · ".join(facts),
                      code=code, lang="json", note=note)
 
@@ -176,7 +195,20 @@ class Describer:
     def _status(self, entry: Entry) -> Block:
         change = entry.status
         assert change is not None
-        return Block("status", f"Session {change.status}{self._stop(change.stop_reason)}", entry, inline=True)
+        return self._refusal(Block("status", f"Session {change.status}{self._stop(change.stop_reason)}", entry,
+                                   inline=True), change.stop_details)
+
+    def _refusal(self, block: Block, details: dict[str, Any] | None) -> Block:
+        """A refusal's category (in the title) and explanation (the text)."""
+        if not details:
+            return block
+        category = details.get("category")
+        block.title += f" · refusal category: {self.clean(str(category))}" if category else " · refusal"
+        explanation = details.get("explanation")
+        block.style = "error"
+        if explanation:
+            block.text, block.inline = self.clean(str(explanation)), False
+        return block
 
     def _stop(self, stop_reason: dict[str, Any] | None) -> str:
         if not stop_reason:
@@ -189,23 +221,28 @@ class Describer:
     def _thread_status(self, entry: Entry) -> Block:
         change = entry.status
         assert change is not None
-        return Block("status", f"Thread {self.label(change.thread_id)} {change.status}{self._stop(change.stop_reason)}",
-                     entry, lane=self._lane(entry), inline=True)
+        return self._refusal(Block(
+            "status", f"Thread {self.label(change.thread_id)} {change.status}{self._stop(change.stop_reason)}",
+            entry, lane=self._lane(entry), inline=True), change.stop_details)
 
     def _thread_created(self, entry: Entry) -> Block:
         thread_id = entry.event.data.get("session_thread_id") or entry.event.thread_id
         lane = self.state.lane(thread_id)
         parent = f" by {self.label(lane.parent_thread_id)}" if lane is not None and lane.parent_thread_id else ""
-        return Block("status", f"Thread {self.label(thread_id)} created{parent}", entry, lane=self._lane(entry),
-                     detail=f"`{self.clean(str(thread_id))}`", inline=True)
+        if entry.workflow is not None:
+            parent += f" for workflow run {self.clean(entry.workflow.name or entry.workflow.id)}"
+        advisor = " (advisor)" if lane is not None and lane.agent_name == ADVISOR_AGENT else ""
+        return Block("status", f"Thread {self.label(thread_id)}{advisor} created{parent}", entry,
+                     lane=self._lane(entry), detail=f"`{self.clean(str(thread_id))}`", inline=True)
 
     def _error(self, entry: Entry) -> Block:
         error = entry.error
         assert error is not None
         kind = self.clean(str(error.error_type or "error"))
         retry = f" ({self.clean(str(error.retry_status))})" if error.retry_status else ""
+        details = " · ".join(f"{self.clean(str(k))}: {self.clean(str(v))}" for k, v in error.details.items())
         return Block("error", f"Error {kind}{retry}", entry, lane=self._lane(entry),
-                     text=self.clean(str(error.message or "")))
+                     text=self.clean(str(error.message or "")), detail=details or None)
 
     def _usage(self, entry: Entry) -> Block:
         usage = entry.event.data.get("usage")
@@ -227,23 +264,71 @@ class Describer:
 
     def _outcome_defined(self, entry: Entry) -> Block:
         data = entry.event.data
-        return Block("status", "Outcome defined", entry, text=self.clean(str(data.get("description") or "")),
-                     detail=f"max iterations: {data.get('max_iterations')}")
+        rubric = _dict(data.get("rubric"))
+        rubric_text = rubric.get("content") if rubric.get("type") == "text" else (
+            f"rubric file {rubric.get('file_id')}" if rubric.get("file_id") else None)
+        text = self.clean(str(data.get("description") or ""))
+        if rubric_text:
+            text += "\n\nRubric:\n\n" + self.clean(str(rubric_text))
+        outcome_id = self.clean(str(data.get("outcome_id")))
+        return Block("status", "Outcome defined", entry, text=text,
+                     detail=f"`{outcome_id}` · max iterations: {data.get('max_iterations')}")
 
-    def _outcome_evaluation(self, entry: Entry) -> Block:
+    def _outcome_evaluation(self, entry: Entry) -> Block | None:
         data = entry.event.data
-        phase = entry.event.type.rsplit("_", 1)[-1]
-        result = data.get("result")
-        title = f"Outcome evaluation {data.get('iteration')} {phase}{': ' + self.clean(str(result)) if result else ''}"
+        iteration = data.get("iteration")
+        if entry.event.type == OUTCOME_ONGOING:
+            return Block("muted", f"Grader iteration {iteration}: still evaluating", entry, inline=True)
+        if entry.event.type == OUTCOME_START:
+            return Block("status", f"Grader iteration {iteration} started", entry, inline=True)
+        outcome = entry.outcome
+        evaluation = outcome.evaluation(iteration) if outcome is not None else None
+        result = self.clean(str(data.get("result") or "no verdict"))
+        facts = []
+        if evaluation is not None and evaluation.usage is not None:
+            u = evaluation.usage
+            facts.append(f"grader: {number(u.input_tokens)} in · {number(u.output_tokens)} out · "
+                         f"{number(u.cache_read_input_tokens)} cache read · "
+                         f"{number(u.cache_creation_input_tokens)} cache write")
+        if evaluation is not None and evaluation.duration_ms is not None:
+            facts.append(f"took {duration(evaluation.duration_ms / 1000)}")
         explanation = data.get("explanation")
-        return Block("status", title, entry, text=self.clean(str(explanation)) if explanation else None,
-                     inline=not explanation)
+        return Block("ok" if result == "satisfied" else "status", f"Grader iteration {iteration}: {result}", entry,
+                     text=self.clean(str(explanation)) if explanation else None, detail=" · ".join(facts) or None)
 
     def _deleted(self, entry: Entry) -> Block:
         return Block("error", "Session deleted", entry, inline=True)
 
     def _workflow(self, entry: Entry) -> Block:
-        return self._unknown(entry, style="status")
+        data = entry.event.data
+        run = entry.workflow
+        name = self.clean(run.name or run.id) if run is not None else "(no run)"
+        step = entry.event.type.split(".", 1)[1]
+        phase_id = data.get("workflow_run_phase_id")
+        phase = self.clean(run.phases.get(phase_id, str(phase_id))) if run is not None and phase_id else ""
+        if step == "created":
+            phases = ", ".join(self.clean(p) for p in run.phases.values()) if run is not None else ""
+            return Block("status", f"Workflow run {name} created", entry, lane=self._lane(entry),
+                         text=self.clean(str(data.get("description") or "")) or None,
+                         detail=f"`{self.clean(str(data.get('workflow_run_id')))}`" + (
+                             f" · phases: {phases}" if phases else ""))
+        if step == "error":
+            error = _dict(data.get("error"))
+            return Block("error", f"Workflow run {name} error {self.clean(str(error.get('type') or ''))}", entry,
+                         lane=self._lane(entry), text=self.clean(str(error.get("message") or "")) or None)
+        if step == "status_ended":
+            result = _dict(data.get("result"))
+            error = _dict(result.get("error"))
+            outcome = self.clean(str(result.get("type") or "ended"))
+            if error:
+                outcome += f": {self.clean(str(error.get('type')))} ({self.clean(str(error.get('message')))})"
+            return Block("error" if error else "status", f"Workflow run {name} ended: {outcome}", entry,
+                         lane=self._lane(entry), inline=True)
+        if step in ("phase_started", "phase_ended"):
+            return Block("status", f"Workflow run {name}: phase {phase} {step.split('_')[1]}", entry,
+                         lane=self._lane(entry), inline=True)
+        return Block("status", f"Workflow run {name} {step.replace('status_', '')}", entry, lane=self._lane(entry),
+                     inline=True)
 
     def _unknown(self, entry: Entry, style: str = "unknown") -> Block:
         data = {k: v for k, v in entry.event.data.items() if k not in ("id", "type", "processed_at")}

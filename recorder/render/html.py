@@ -30,7 +30,7 @@ from typing import Any, TextIO
 from recorder.render import html_assets
 from recorder.render.blocks import Block, Describer
 from recorder.render.summary import summarize
-from recorder.replay.fold import Entry, SessionState, fold
+from recorder.replay.fold import Entry, OutcomeEvaluation, SessionState, fold
 from recorder.replay.meta import SessionMeta
 from recorder.replay.timeline import TimelineEvent, Until
 
@@ -50,6 +50,8 @@ def _block_dict(block: Block) -> dict[str, Any]:
         out["detail"] = block.detail.replace("`", "")  # Markdown code marks around ids
     if block.inline:
         out["inline"] = 1
+    if block.collapsed:
+        out["collapsed"] = 1
     return out
 
 
@@ -154,7 +156,27 @@ def _header(state: SessionState, until: Until | None, view: str) -> str:
         threads = ('<table class="threads"><thead><tr><th>thread</th><th>agent</th><th>model</th><th>status</th>'
                    "<th>parent</th><th>events</th><th>model requests</th><th>tokens in / out</th></tr></thead>"
                    f"<tbody>{rows}</tbody></table>")
-    return f'<header class="top"><h1>{e(summary.title)}</h1><table class="facts">{facts}</table>{threads}</header>'
+    outcomes = ""
+    if state.outcomes:
+        rows = "".join(
+            f"<tr><td>{e(o.description or o.outcome_id)}</td><td>{'' if ev.iteration is None else ev.iteration}</td>"
+            f"<td>{e(ev.result or 'pending')}</td><td>{e(ev.explanation or '')}</td>"
+            f"<td class=num>{e(_tokens(ev))}</td><td class=num>{e(_ms(ev.duration_ms))}</td></tr>"
+            for o in state.outcomes.values() for ev in (o.evaluations or [OutcomeEvaluation(None)]))
+        outcomes = ('<table class="threads outcomes"><thead><tr><th>outcome</th><th>iteration</th><th>verdict</th>'
+                    "<th>explanation</th><th>grader tokens in / out</th><th>duration</th></tr></thead>"
+                    f"<tbody>{rows}</tbody></table>")
+    return (f'<header class="top"><h1>{e(summary.title)}</h1><table class="facts">{facts}</table>{threads}'
+            f"{outcomes}</header>")
+
+
+def _tokens(evaluation: OutcomeEvaluation) -> str:
+    u = evaluation.usage
+    return "" if u is None else f"{u.input_tokens:,} / {u.output_tokens:,}"
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value / 1000:.1f} s"
 
 
 def write_html(events: Iterable[TimelineEvent], meta: SessionMeta, out: TextIO, *, until: Until | None = None,

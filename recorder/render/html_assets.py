@@ -185,6 +185,12 @@ function entryNode(e, nested) {
     } else {
       node.appendChild(el("div", "part", "no result recorded"));
     }
+  } else if (e.collapsed) {
+    node = el("details", "entry s-" + e.style + " k-" + e.kind);
+    var sum = el("summary");
+    sum.appendChild(meta(e, !nested));
+    node.appendChild(sum);
+    body(node, e);
   } else {
     node = el("div", "entry s-" + e.style + " k-" + e.kind + (e.inline ? " inline" : ""));
     node.appendChild(meta(e, !nested));

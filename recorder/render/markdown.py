@@ -40,6 +40,9 @@ def _block(block: Block) -> str:
     detail = f" · {block.detail}" if block.detail else ""
     if block.inline:
         return f"\n`{when}` {lane}{block.title}{detail}\n"
+    if block.collapsed:
+        return (f"\n<details><summary>{lane}{block.title} · {when}</summary>\n\n{block.text or ''}\n\n"
+                "</details>\n")
     icon = ICONS.get(block.style, "")
     parts = [f"\n#### {icon + ' ' if icon else ''}{lane}{block.title} · {when}\n"]
     if block.detail:

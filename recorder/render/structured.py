@@ -6,7 +6,13 @@ will be renamed. Times are RFC 3339 UTC (``...Z``), durations milliseconds. Top 
     format, session_id, title, status, agent {name, model}, view, until {event_id | time} | null,
     first_event_at, last_event_at, duration_seconds, events, event_types {type: count},
     usage {model_requests, input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens,
+           grader_input_tokens, grader_output_tokens, grader_cache_read_input_tokens,
+           grader_cache_creation_input_tokens, web_search_requests, web_fetch_requests, active_seconds,
+           cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
            list_cost, currency, list_cost_source, list_cost_event_id},
+    outcomes [{outcome_id, description, rubric, max_iterations, result, iterations [{iteration, result,
+              explanation, grader_* tokens, started_at, finished_at, duration_ms, ...}]}],
+    workflow_runs [{workflow_run_id, name, phases, status, result, errors, threads, ...}],
     threads [{thread_id, parent_thread_id, agent_name, model, status, is_primary, events, model_requests,
               tool_calls, messages, first_event_at, last_event_at, usage {the four token counts}}],
     tool_calls [...], model_requests [...], turns [...], messages [...], status_timeline [...], errors [...],
@@ -34,14 +40,17 @@ from recorder.replay.fold import (
     ErrorInfo,
     Message,
     ModelRequest,
+    Outcome,
     SessionState,
     StatusChange,
     ToolCall,
     Turn,
+    WorkflowRun,
     fold,
 )
 from recorder.replay.meta import SessionMeta
 from recorder.replay.timeline import TimelineEvent, Until
+from recorder.vocabulary import TOKEN_FIELDS
 
 FORMAT = "recorder.transcript/1"
 
@@ -57,8 +66,30 @@ def tool_call(call: ToolCall) -> dict[str, Any]:
         "started_at": format_time(call.started_at), "finished_at": format_time(call.finished_at),
         "duration_ms": call.duration_ms, "status": call.status, "mcp_server_name": call.mcp_server_name,
         "model_request_id": call.request_id, "result_type": call.result_type, "result_text": call.result_text,
-        "confirmation": confirmation,
+        "confirmation": confirmation, "evaluated_permission": call.evaluated_permission, "policy": call.policy,
+        "judgement": call.judgement, "reason_code": call.reason_code, "denied_by": call.denied_by,
     }
+
+
+def outcome(o: Outcome) -> dict[str, Any]:
+    """An outcome with its grader iterations: the fields of ``recorder outcomes --format json``, nested."""
+    return {
+        "outcome_id": o.outcome_id, "event_id": o.event_id, "defined_at": format_time(o.defined_at),
+        "description": o.description, "rubric": o.rubric, "max_iterations": o.max_iterations, "result": o.result,
+        "iterations": [{
+            "iteration": e.iteration, "result": e.result, "explanation": e.explanation,
+            **{f"grader_{k}": v for k, v in (e.usage.as_dict() if e.usage else dict.fromkeys(TOKEN_FIELDS)).items()},
+            "started_at": format_time(e.started_at), "finished_at": format_time(e.finished_at),
+            "duration_ms": e.duration_ms, "heartbeats": e.heartbeats, "start_id": e.start_id, "end_id": e.end_id,
+        } for e in o.evaluations],
+    }
+
+
+def workflow_run(run: WorkflowRun) -> dict[str, Any]:
+    return {"workflow_run_id": run.id, "name": run.name, "description": run.description,
+            "phases": [{"id": k, "name": v} for k, v in run.phases.items()], "status": run.status,
+            "result": run.result, "errors": run.errors, "threads": run.threads,
+            "created_at": format_time(run.created_at), "ended_at": format_time(run.ended_at)}
 
 
 def model_request(request: ModelRequest) -> dict[str, Any]:
@@ -85,12 +116,12 @@ def message(m: Message) -> dict[str, Any]:
 
 def status_change(s: StatusChange) -> dict[str, Any]:
     return {"event_id": s.event_id, "at": format_time(s.at), "scope": s.scope, "thread_id": s.thread_id,
-            "status": s.status, "stop_reason": s.stop_reason}
+            "status": s.status, "stop_reason": s.stop_reason, "stop_details": s.stop_details}
 
 
 def error(e: ErrorInfo) -> dict[str, Any]:
     return {"event_id": e.event_id, "at": format_time(e.at), "thread_id": e.thread_id, "type": e.error_type,
-            "message": e.message, "retry_status": e.retry_status, "error": e.error}
+            "message": e.message, "retry_status": e.retry_status, "details": e.details, "error": e.error}
 
 
 def timeline_item(entry: Entry) -> dict[str, Any]:
@@ -138,6 +169,7 @@ def transcript(state: SessionState, *, until: Until | None = None, view: str = "
         "events": state.events,
         "event_types": dict(sorted(state.event_types.items())),
         "usage": {"model_requests": usage.model_requests, **usage.tokens.as_dict(),
+                  **{f"grader_{k}": v for k, v in usage.grader.as_dict().items()}, **usage.reported,
                   "list_cost": _money(usage.list_cost), "currency": usage.currency,
                   "list_cost_source": usage.list_cost_source,
                   "list_cost_event_id": usage.list_cost_event_id},
@@ -146,7 +178,9 @@ def transcript(state: SessionState, *, until: Until | None = None, view: str = "
                      "is_primary": lane.is_primary, "events": lane.events, "model_requests": lane.model_requests,
                      "tool_calls": lane.tool_calls, "messages": lane.messages,
                      "first_event_at": format_time(lane.first_at), "last_event_at": format_time(lane.last_at),
-                     "usage": lane.usage.as_dict()} for lane in lanes],
+                     "usage": lane.usage.as_dict(), "workflow_run_id": lane.workflow_run_id} for lane in lanes],
+        "outcomes": [outcome(o) for o in state.outcomes.values()],
+        "workflow_runs": [workflow_run(r) for r in state.workflow_runs.values()],
         "tool_calls": [tool_call(c) for c in state.tool_calls],
         "model_requests": [model_request(r) for r in state.model_requests],
         "turns": [turn(t) for t in state.turns],

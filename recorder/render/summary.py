@@ -64,6 +64,20 @@ def summarize(state: SessionState, *, until: Until | None = None, view: str = "a
     facts.append(("Tokens", f"{number(tokens.input_tokens)} input · {number(tokens.output_tokens)} output · "
                             f"{number(tokens.cache_read_input_tokens)} cache read · "
                             f"{number(tokens.cache_creation_input_tokens)} cache write"))
+    grader = usage.grader
+    if any(grader.as_dict().values()):
+        facts.append(("Grader tokens", f"{number(grader.input_tokens)} input · {number(grader.output_tokens)} output · "
+                                       f"{number(grader.cache_read_input_tokens)} cache read · "
+                                       f"{number(grader.cache_creation_input_tokens)} cache write"))
+    reported = [f"{number(int(v)) if isinstance(v, int) else v} {k.replace('_', ' ')}"
+                for k, v in usage.reported.items() if v]
+    if reported:
+        facts.append(("Reported usage", " · ".join(reported)))
+    for outcome in state.outcomes.values():
+        verdicts = ", ".join(f"{e.iteration}: {c(e.result or 'pending')}" for e in outcome.evaluations) or "not graded"
+        facts.append(("Outcome", f"{c(outcome.description or outcome.outcome_id)} → {verdicts}"))
+    for run in state.workflow_runs.values():
+        facts.append(("Workflow run", f"{c(run.name or run.id)} ({c(run.status or 'created')})"))
     source = {"session.usage": f"latest session.usage, {usage.list_cost_event_id}",
               "snapshot": "session snapshot"}.get(usage.list_cost_source or "", "not reported")
     facts.append(("List cost", f"{c(money(usage.list_cost, usage.currency))} ({source})"))

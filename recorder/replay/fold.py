@@ -5,7 +5,9 @@ once, owned by its thread) and returns a :class:`SessionState`: the timeline as 
 model requests with the events made during them and their token usage, tool calls paired with their results
 (built-in ``agent.tool_use``/``agent.tool_result``, MCP, custom tools answered by ``user.custom_tool_result``
 after the session waited, self-hosted ``user.tool_result``) and confirmations, thread lanes with cross-thread
-messages, the status timeline with stop reasons, errors, usage and list cost. Nothing is read from anywhere
+messages, the status timeline with stop reasons (and a refusal's ``stop_details``), errors with their
+type's own fields, outcomes with their grader iterations, workflow runs with their phases and threads, usage and
+list cost. Every event type of :mod:`recorder.vocabulary` has its entry kind here. Nothing is read from anywhere
 else, so the state of a prefix is the state of the session as it stood at that moment. Unknown event types
 become ``unknown`` entries: shown, never dropped.
 
@@ -16,7 +18,8 @@ so memory stays flat however long the session is; ``feed(event)`` returns the ev
 Usage: ``model_requests`` and the four token counts are sums over every ``span.model_request_end`` of every
 thread (each event once); ``list_cost`` is the latest figure: the last ``session.usage`` event's or — when the
 fold is told to (the whole session, not a prefix) — the session snapshot's if it is as late or later (the same
-rule as ``recorder usage``).
+rule as ``recorder usage``). ``grader`` sums the ``usage`` of every ``span.outcome_evaluation_end``;
+``reported`` holds the latest ``session.usage``'s server tool requests, active seconds and cache writes by TTL.
 """
 
 from __future__ import annotations
@@ -31,29 +34,40 @@ from recorder.events import parse_time
 from recorder.money import money_amount
 from recorder.replay.meta import SessionMeta
 from recorder.replay.timeline import TimelineEvent
-
-TOOL_USE_KINDS = {"agent.tool_use": "builtin", "agent.mcp_tool_use": "mcp", "agent.custom_tool_use": "custom"}
-RESULT_ID_FIELDS = {"agent.tool_result": "tool_use_id", "agent.mcp_tool_result": "mcp_tool_use_id",
-                    "user.custom_tool_result": "custom_tool_use_id", "user.tool_result": "tool_use_id"}
-SESSION_STATUS = {"session.status_running": "running", "session.status_idle": "idle",
-                  "session.status_rescheduled": "rescheduling", "session.status_terminated": "terminated"}
-THREAD_STATUS = {"session.thread_status_running": "running", "session.thread_status_idle": "idle",
-                 "session.thread_status_rescheduled": "rescheduling",
-                 "session.thread_status_terminated": "terminated"}
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+from recorder.vocabulary import (
+    CONFIRMATION,
+    ERROR_TYPES,
+    OUTCOME_DEFINED,
+    OUTCOME_END,
+    OUTCOME_ONGOING,
+    OUTCOME_START,
+    PREVIEW_TYPES,
+    REQUEST_END,
+    REQUEST_START,
+    RESULT_ID_FIELDS,
+    SESSION_STATUS,
+    SESSION_USAGE_FIELDS,
+    THREAD_STATUS,
+    TOKEN_FIELDS,
+    TOOL_RESULTS,
+    TOOL_USE_KINDS,
+    USAGE,
+    WORKFLOW_RUN_TYPES,
+)
 
 KINDS: dict[str, str] = {
     "user.message": "user_message", "agent.message": "agent_message", "system.message": "system_message",
-    "agent.thinking": "thinking", "user.tool_confirmation": "tool_confirmation",
-    "span.model_request_start": "request_start", "span.model_request_end": "request_end",
+    "agent.thinking": "thinking", CONFIRMATION: "tool_confirmation",
+    REQUEST_START: "request_start", REQUEST_END: "request_end",
     "session.thread_created": "thread_created", "agent.thread_message_sent": "thread_message_sent",
     "agent.thread_message_received": "thread_message_received", "session.error": "error",
-    "session.usage": "usage", "session.updated": "updated", "user.interrupt": "interrupt",
-    "agent.thread_context_compacted": "compaction", "user.define_outcome": "outcome_defined",
-    "span.outcome_evaluation_start": "outcome_evaluation", "span.outcome_evaluation_ongoing": "outcome_evaluation",
-    "span.outcome_evaluation_end": "outcome_evaluation", "session.deleted": "deleted",
+    USAGE: "usage", "session.updated": "updated", "user.interrupt": "interrupt",
+    "agent.thread_context_compacted": "compaction", OUTCOME_DEFINED: "outcome_defined",
+    OUTCOME_START: "outcome_evaluation", OUTCOME_ONGOING: "outcome_evaluation",
+    OUTCOME_END: "outcome_evaluation", "session.deleted": "deleted",
     **{t: "tool_use" for t in TOOL_USE_KINDS}, **{t: "tool_result" for t in RESULT_ID_FIELDS},
     **{t: "status" for t in SESSION_STATUS}, **{t: "thread_status" for t in THREAD_STATUS},
+    **{t: "workflow" for t in WORKFLOW_RUN_TYPES}, **{t: "preview" for t in PREVIEW_TYPES},
 }
 
 
@@ -66,7 +80,9 @@ def kind_of(event_type: str) -> str:
 
 
 def content_text(content: Any) -> str:
-    """The readable text of an API content list (text blocks; other blocks as a bracketed note)."""
+    """The readable text of an API content list: text blocks as they are, images and documents as named
+    placeholders with their size (``[image: image/png, 612 B]``), search results with their title and source,
+    redacted blocks as ``[redacted]``."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -81,12 +97,49 @@ def content_text(content: Any) -> str:
         kind = block.get("type")
         if kind == "text":
             parts.append(str(block.get("text", "")))
-        elif kind in ("document", "search_result"):
-            title = block.get("title") or (block.get("source") or {}).get("type") or ""
-            parts.append(f"[{kind}{': ' + str(title) if title else ''}]")
+        elif kind in ("image", "document"):
+            parts.append(media_placeholder(block))
+        elif kind == "search_result":
+            title = block.get("title") or ""
+            source = f" ({block.get('source')})" if block.get("source") else ""
+            inner = content_text(block.get("content"))
+            parts.append(f"[search result: {title}{source}]" + (f"\n{inner}" if inner else ""))
         else:
             parts.append(f"[{kind}]")
     return "\n\n".join(parts)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f} kB"
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def media_placeholder(block: dict[str, Any]) -> str:
+    """An image or document block as a named placeholder: its title (documents), media type or location, and
+    the size of inline data (base64 decoded, or the characters of plain text)."""
+    kind = str(block.get("type"))
+    source = _dict(block.get("source"))
+    facts: list[str] = []
+    if block.get("title"):
+        facts.append(str(block["title"]))
+    src = source.get("type")
+    data = source.get("data")
+    if src in ("base64", "text") and isinstance(data, str):
+        facts.append(str(source.get("media_type") or src))
+        size = len(data) * 3 // 4 - data[-2:].count("=") if src == "base64" else len(data.encode("utf-8"))
+        facts.append(_size(size))
+    elif src == "url":
+        facts.append(str(source.get("url")))
+    elif src == "file":
+        facts.append(f"file {source.get('file_id')}")
+    return f"[{kind}{': ' + ', '.join(facts) if facts else ''}]"
 
 
 # ------------------------------------------------------------------------------------------------ state
@@ -129,6 +182,9 @@ class Usage:
 
     model_requests: int = 0
     tokens: TokenUsage = field(default_factory=TokenUsage)
+    grader: TokenUsage = field(default_factory=TokenUsage)  # span.outcome_evaluation_end usage, summed
+    # from the latest session.usage: web_search_requests, web_fetch_requests, active_seconds, cache writes by TTL
+    reported: dict[str, float | int] = field(default_factory=lambda: dict.fromkeys(SESSION_USAGE_FIELDS, 0))
     list_cost: str | None = None  # the amount in major units, a decimal string
     currency: str | None = None
     list_cost_source: str | None = None  # "session.usage" (with the event id) or "snapshot"
@@ -153,6 +209,7 @@ class Lane:
     tool_calls: int = 0
     messages: int = 0
     order: int = 0  # creation order (the primary thread is 0)
+    workflow_run_id: str | None = None  # the workflow run that created the thread
 
     @property
     def label(self) -> str:
@@ -207,14 +264,24 @@ class ToolCall:
     finished_at: datetime | None = None
     result_text: str | None = None
     confirmation: Confirmation | None = None
+    policy: str | None = None  # evaluation.type: the permission policy that decided (always_allow, always_ask, auto)
+    judgement: str | None = None  # under auto: the server's judgement (allow, ask, deny)
+    reason_code: str | None = None  # under auto, for ask and deny
 
     @property
     def duration_ms(self) -> float | None:
         return _ms(self.started_at, self.finished_at) if self.result_id is not None else None
 
     @property
+    def denied_by(self) -> str | None:
+        """Who denied the call: ``user`` (a confirmation) or ``policy`` (evaluated_permission deny), or None."""
+        if self.confirmation is not None and self.confirmation.result == "deny":
+            return "user"
+        return "policy" if self.evaluated_permission == "deny" else None
+
+    @property
     def status(self) -> str:
-        if self.confirmation is not None and self.confirmation.result == "deny" and self.result_id is None:
+        if self.denied_by is not None and self.result_id is None:
             return "denied"
         if self.result_id is None:
             return "pending"
@@ -229,6 +296,7 @@ class StatusChange:
     thread_id: str | None
     status: str
     stop_reason: dict[str, Any] | None = None
+    stop_details: dict[str, Any] | None = None  # refusals: {type, category, explanation}
 
 
 @dataclass(slots=True)
@@ -240,6 +308,7 @@ class ErrorInfo:
     message: str | None
     retry_status: str | None
     error: Any = None
+    details: dict[str, Any] = field(default_factory=dict)  # the error type's own fields (server, repository, ...)
 
 
 @dataclass(slots=True)
@@ -271,6 +340,68 @@ class Turn:
 
 
 @dataclass(slots=True)
+class OutcomeEvaluation:
+    """One grader iteration (0-based): ``span.outcome_evaluation_start`` to ``_end``, with its verdict."""
+
+    iteration: int | None
+    start_id: str | None = None
+    started_at: datetime | None = None
+    end_id: str | None = None
+    finished_at: datetime | None = None
+    result: str | None = None  # satisfied | needs_revision | max_iterations_reached | failed | interrupted
+    explanation: str | None = None
+    usage: TokenUsage | None = None
+    heartbeats: int = 0
+
+    @property
+    def duration_ms(self) -> float | None:
+        return _ms(self.started_at, self.finished_at)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A ``user.define_outcome`` and its grader iterations."""
+
+    outcome_id: str
+    event_id: str | None = None
+    defined_at: datetime | None = None
+    description: str | None = None
+    rubric: Any = None
+    max_iterations: int | None = None
+    evaluations: list[OutcomeEvaluation] = field(default_factory=list)
+
+    @property
+    def result(self) -> str | None:
+        """The latest verdict."""
+        done = [e for e in self.evaluations if e.result is not None]
+        return done[-1].result if done else None
+
+    def evaluation(self, iteration: Any) -> OutcomeEvaluation:
+        for evaluation in self.evaluations:
+            if evaluation.iteration == iteration:
+                return evaluation
+        evaluation = OutcomeEvaluation(iteration if isinstance(iteration, int) else None)
+        self.evaluations.append(evaluation)
+        return evaluation
+
+
+@dataclass(slots=True)
+class WorkflowRun:
+    """A workflow run: its name, phases, status, errors, result and the threads it created."""
+
+    id: str
+    name: str | None = None
+    description: str | None = None
+    phases: dict[str, str] = field(default_factory=dict)  # phase id -> name
+    status: str | None = None  # running | idle | ended
+    result: Any = None
+    errors: list[Any] = field(default_factory=list)
+    threads: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(slots=True)
 class Entry:
     """One event of the timeline and what the fold made of it."""
 
@@ -281,6 +412,8 @@ class Entry:
     message: Message | None = None
     status: StatusChange | None = None
     error: ErrorInfo | None = None
+    outcome: Outcome | None = None
+    workflow: WorkflowRun | None = None
 
 
 @dataclass
@@ -305,6 +438,8 @@ class SessionState:
     errors: list[ErrorInfo] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     unknown: list[Entry] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # small: kept even when entries are not
+    workflow_runs: dict[str, WorkflowRun] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)  # entries by kind (kept even when entries are not)
     tool_errors: int = 0
     open_model_requests: int = 0  # started, not ended where the timeline stops
@@ -495,6 +630,13 @@ class Folder:
         lane = self._lane(thread_id, data.get("agent_name"))
         if lane is not None and lane.status is None:
             lane.status = "created"
+        run_id = data.get("workflow_run_id")
+        if lane is not None and isinstance(run_id, str) and run_id:
+            lane.workflow_run_id = run_id
+            run = self._workflow_run(run_id)
+            if thread_id not in run.threads:
+                run.threads.append(str(thread_id))
+            entry.workflow = run
 
     def _on_request_start(self, entry: Entry, data: dict[str, Any]) -> None:
         event = entry.event
@@ -548,6 +690,14 @@ class Folder:
                         mcp_server_name=data.get("mcp_server_name"),
                         evaluated_permission=data.get("evaluated_permission"),
                         request_id=request.id if request is not None else None)
+        evaluation = data.get("evaluation")
+        if isinstance(evaluation, dict):
+            call.policy = evaluation.get("type") if isinstance(evaluation.get("type"), str) else None
+            judged = evaluation.get("evaluated_permission")
+            if isinstance(judged, dict):
+                call.judgement = judged.get("type") if isinstance(judged.get("type"), str) else None
+                code = judged.get("reason_code")
+                call.reason_code = code if isinstance(code, str) else None
         entry.tool = call
         self._tools[event.event_id] = call
         if self.keep:
@@ -563,9 +713,7 @@ class Folder:
         use_id = data.get(RESULT_ID_FIELDS[event.type])
         call = self._tools.get(use_id) if isinstance(use_id, str) else None
         if call is None:  # a result whose use is not in the timeline: shown on its own
-            call = ToolCall(use_id if isinstance(use_id, str) else "", None,
-                            "custom" if event.type == "user.custom_tool_result" else
-                            "mcp" if event.type == "agent.mcp_tool_result" else "builtin",
+            call = ToolCall(use_id if isinstance(use_id, str) else "", None, TOOL_RESULTS[event.type][0],
                             None, event.thread_id, None)
         elif not self.keep:
             del self._tools[call.id]
@@ -592,8 +740,10 @@ class Folder:
     def _status(self, entry: Entry, scope: str, thread_id: str | None, status: str,
                 stop_reason: Any) -> StatusChange:
         event = entry.event
+        details = event.data.get("stop_details")
         change = StatusChange(event.event_id, event.processed_at, scope, thread_id, status,
-                              stop_reason if isinstance(stop_reason, dict) else None)
+                              stop_reason if isinstance(stop_reason, dict) else None,
+                              details if isinstance(details, dict) else None)
         entry.status = change
         if self.keep:
             self.state.statuses.append(change)
@@ -628,11 +778,87 @@ class Folder:
                          error_dict.get("type") if error_dict else None,
                          error_dict.get("message") if error_dict else (str(error) if error is not None else None),
                          retry.get("type") if isinstance(retry, dict) else retry, error)
+        kind = error_dict.get("type")
+        wanted = ERROR_TYPES.get(kind, ()) if isinstance(kind, str) else ()
+        info.details = {k: v for k, v in error_dict.items() if k in wanted or (
+            k not in ("type", "message", "retry_status") and not wanted)}
         entry.error = info
         if self.keep:
             self.state.errors.append(info)
 
+    def _workflow_run(self, run_id: str) -> WorkflowRun:
+        run = self.state.workflow_runs.get(run_id)
+        if run is None:
+            run = self.state.workflow_runs[run_id] = WorkflowRun(run_id)
+        return run
+
+    def _on_workflow(self, entry: Entry, data: dict[str, Any]) -> None:
+        event = entry.event
+        run_id = data.get("workflow_run_id")
+        if not isinstance(run_id, str) or not run_id:  # an error of no run (e.g. too many runs): shown, no run
+            return
+        run = entry.workflow = self._workflow_run(run_id)
+        step = event.type.split(".", 1)[1]
+        if step == "created":
+            run.name = data.get("name") if isinstance(data.get("name"), str) else None
+            run.description = data.get("description") if isinstance(data.get("description"), str) else None
+            run.created_at = event.processed_at
+            phases = data.get("phases")
+            for phase in phases if isinstance(phases, list) else []:
+                if isinstance(phase, dict) and isinstance(phase.get("id"), str):
+                    run.phases[phase["id"]] = str(phase.get("name") or phase["id"])
+        elif step.startswith("status_"):
+            run.status = step[len("status_"):]
+            if step == "status_ended":
+                run.result = data.get("result")
+                run.ended_at = event.processed_at
+        elif step == "error":
+            run.errors.append(data.get("error"))
+
+    def _on_outcome_defined(self, entry: Entry, data: dict[str, Any]) -> None:
+        outcome_id = data.get("outcome_id")
+        if not isinstance(outcome_id, str):
+            return
+        outcome = self._outcome(outcome_id)
+        outcome.event_id, outcome.defined_at = entry.event.event_id, entry.event.processed_at
+        description = data.get("description")
+        outcome.description = description if isinstance(description, str) else None
+        outcome.rubric = data.get("rubric")
+        maximum = data.get("max_iterations")
+        outcome.max_iterations = maximum if isinstance(maximum, int) and not isinstance(maximum, bool) else None
+        entry.outcome = outcome
+
+    def _outcome(self, outcome_id: str) -> Outcome:
+        outcome = self.state.outcomes.get(outcome_id)
+        if outcome is None:
+            outcome = self.state.outcomes[outcome_id] = Outcome(outcome_id)
+        return outcome
+
+    def _on_outcome_evaluation(self, entry: Entry, data: dict[str, Any]) -> None:
+        outcome_id = data.get("outcome_id")
+        if not isinstance(outcome_id, str):
+            return
+        event = entry.event
+        outcome = entry.outcome = self._outcome(outcome_id)
+        evaluation = outcome.evaluation(data.get("iteration"))
+        if event.type == OUTCOME_START:
+            evaluation.start_id, evaluation.started_at = event.event_id, event.processed_at
+        elif event.type == OUTCOME_ONGOING:
+            evaluation.heartbeats += 1
+        else:
+            evaluation.end_id, evaluation.finished_at = event.event_id, event.processed_at
+            result, explanation = data.get("result"), data.get("explanation")
+            evaluation.result = result if isinstance(result, str) else None
+            evaluation.explanation = explanation if isinstance(explanation, str) else None
+            usage = TokenUsage()
+            usage.add(data.get("usage"))
+            evaluation.usage = usage
+            self.state.usage.grader.merge(usage)
+
     def _on_usage(self, entry: Entry, data: dict[str, Any]) -> None:
+        reported = data.get("usage")
+        if isinstance(reported, dict):
+            self.state.usage.reported = session_usage_fields(reported)
         cost = _list_cost(data.get("usage"))
         if cost is not None:
             usage = self.state.usage
@@ -640,6 +866,17 @@ class Folder:
             usage.list_cost_source = "session.usage"
             usage.list_cost_event_id = entry.event.event_id
             self._usage_at = entry.event.processed_at
+
+
+def session_usage_fields(usage: dict[str, Any]) -> dict[str, float | int]:
+    """The ``SESSION_USAGE_FIELDS`` of a ``session.usage`` event's ``usage`` object (0 where absent)."""
+    out: dict[str, float | int] = {}
+    for name, (outer, inner) in SESSION_USAGE_FIELDS.items():
+        value = usage.get(outer)
+        if inner is not None:
+            value = value.get(inner) if isinstance(value, dict) else None
+        out[name] = value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    return out
 
 
 def _list_cost(usage: Any) -> tuple[str, str | None] | None:

@@ -15,10 +15,12 @@ from recorder.events import raw_event
 from recorder.store import EventStore
 
 TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+REPORTED = ("web_search_requests", "web_fetch_requests", "active_seconds", "cache_creation_5m_input_tokens",
+            "cache_creation_1h_input_tokens")
 USE_TYPES = {"agent.tool_use": ("builtin", "tool_use_id"), "agent.mcp_tool_use": ("mcp", "mcp_tool_use_id"),
              "agent.custom_tool_use": ("custom", "custom_tool_use_id")}
 RESULT_TYPES = {"agent.tool_result": "tool_use_id", "agent.mcp_tool_result": "mcp_tool_use_id",
-                "user.custom_tool_result": "custom_tool_use_id"}
+                "user.custom_tool_result": "custom_tool_use_id", "user.tool_result": "tool_use_id"}
 
 
 def record_emulator(store: EventStore, emu: Any, session_ids: Iterable[str], *, threads: bool = True,
@@ -50,6 +52,8 @@ class Expected:
     per_thread: dict[str | None, dict[str, int]] = field(default_factory=dict)
     tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict)  # use id -> expected pairing
     latest_list_cost: str | None = None
+    grader: dict[str, int] = field(default_factory=lambda: {f"grader_{t}": 0 for t in TOKENS})
+    reported: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(REPORTED, 0))
 
 
 def expected(streams: dict[str | None, list[dict[str, Any]]]) -> Expected:
@@ -79,6 +83,9 @@ def expected(streams: dict[str | None, list[dict[str, Any]]]) -> Expected:
             results.setdefault(obj[RESULT_TYPES[kind]], obj)
         elif kind == "session.usage":
             usage_events.append(obj)
+        elif kind == "span.outcome_evaluation_end":
+            for name in TOKENS:
+                out.grader[f"grader_{name}"] += obj["usage"].get(name) or 0
     for use_id, call in out.tool_calls.items():
         result = results.get(use_id)
         if result is not None:
@@ -86,6 +93,14 @@ def expected(streams: dict[str | None, list[dict[str, Any]]]) -> Expected:
     if usage_events:
         latest = max(usage_events, key=lambda o: o["processed_at"])
         out.latest_list_cost = latest["usage"]["list_cost"]["amount"]
+        usage = latest["usage"]
+        out.reported = {
+            "web_search_requests": usage["server_tool_use"]["web_search_requests"],
+            "web_fetch_requests": usage["server_tool_use"]["web_fetch_requests"],
+            "active_seconds": usage["active_seconds"],
+            "cache_creation_5m_input_tokens": usage["cache_creation"]["ephemeral_5m_input_tokens"],
+            "cache_creation_1h_input_tokens": usage["cache_creation"]["ephemeral_1h_input_tokens"],
+        }
     return out
 
 

@@ -47,6 +47,8 @@ def test_every_scenario_agrees_with_its_raw_events(emu: Any, store: EventStore, 
         sessions = {r["session_id"]: r for r in queries.usage(p, "session").records()}
         threads = queries.usage(p, "thread").records()
         calls = {(r["session_id"], r["id"]): r for r in queries.tool_calls(p).records()}
+        days = queries.usage(p, "day").records()
+        agents = queries.usage(p, "agent").records()
         unknown = p.query("SELECT count(*) FROM events WHERE type = 'agent.future_widget'").fetchone()[0]
 
     assert set(sessions) == set(sids)
@@ -58,6 +60,8 @@ def test_every_scenario_agrees_with_its_raw_events(emu: Any, store: EventStore, 
         assert got["model_requests"] == want.model_requests, emu.scenario(sid)
         for name in TOKENS:
             assert got[name] == want.tokens[name], (emu.scenario(sid), name)
+        assert {k: got[k] for k in want.grader} == want.grader, emu.scenario(sid)
+        assert {k: got[k] for k in want.reported} == want.reported, emu.scenario(sid)
         assert got["list_cost"] == _list_cost(emu, sid), emu.scenario(sid)
 
         # per-thread figures are the thread's own and add up to the session's
@@ -66,8 +70,8 @@ def test_every_scenario_agrees_with_its_raw_events(emu: Any, store: EventStore, 
         for thread, tokens in want.per_thread.items():
             for name in TOKENS:
                 assert mine[thread][name] == tokens[name], (emu.scenario(sid), thread, name)
-        for name in (*TOKENS, "model_requests"):
-            assert sum(r[name] for r in mine.values()) == got[name]
+        for name in (*TOKENS, "model_requests", *want.grader, *want.reported):
+            assert sum(r[name] for r in mine.values()) == got[name], (emu.scenario(sid), name)
         assert sum((r["list_cost"] or 0) for r in mine.values()) == got["list_cost"]
 
         # every tool call paired with its result, or none when no result was recorded
@@ -79,6 +83,13 @@ def test_every_scenario_agrees_with_its_raw_events(emu: Any, store: EventStore, 
                 call["name"], call["kind"], call["result_id"], call["is_error"]), (emu.scenario(sid), use_id)
             checked_calls += 1
     assert checked_calls > 100
+    # every grouping sums to the same totals, the new figures included
+    integer_fields = [n for n in (*TOKENS, "grader_input_tokens", "grader_output_tokens", "web_search_requests",
+                                  "web_fetch_requests", "cache_creation_1h_input_tokens")]
+    for rows in (days, agents, threads):
+        for name in integer_fields:
+            assert sum(r[name] for r in rows) == sum(r[name] for r in sessions.values()), name
+    assert sum(r["cache_creation_1h_input_tokens"] for r in sessions.values()) > 0
     kinds = {row["kind"] for row in calls.values()}
     assert kinds == {"builtin", "mcp", "custom"}
 

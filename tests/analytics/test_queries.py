@@ -3,6 +3,7 @@ tool waits, on small logs whose right answers are known by construction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -160,7 +161,8 @@ def test_tool_waits_and_confirmations(projected: tuple[EventStore, Projection]) 
     assert calls["bash"]["confirmation"] == "deny" and calls["bash"]["wait_ms"] == 3000
     assert calls["bash"]["is_error"] is True
     stats = {r["name"]: r for r in queries.tool_stats(p).records()}
-    assert stats["bash"]["denied"] == 1 and stats["bash"]["error_rate"] == 1.0
+    assert stats["bash"]["denied_by_user"] == 1 and stats["bash"]["denied_by_policy"] == 0
+    assert stats["bash"]["error_rate"] == 1.0
     assert stats["lookup"]["p50_wait_ms"] == 7000 and stats["lookup"]["errors"] == 0
     with pytest.raises(NotFound):
         queries.tool_calls(p, "sesn_missing")
@@ -170,3 +172,63 @@ def test_unknown_grouping_is_a_usage_error(projected: tuple[EventStore, Projecti
     _, p = projected
     with pytest.raises(ConfigError):
         queries.usage(p, "planet")
+
+
+def test_estimates_price_fast_requests_one_hour_cache_writes_web_searches_and_the_grader(
+        projected: tuple[EventStore, Projection]) -> None:
+    """The README's worked example: every part of the estimate, computed by hand."""
+    store, p = projected
+    s = Script("sesn_est")
+    s.emit("session.status_running")
+    s.request(1000)  # 1000 in, 500 out, 3000 cache read, 100 cache write (standard)
+    start = s.emit("span.model_request_start")
+    s.emit("span.model_request_end", {"model_request_start_id": start["id"], "is_error": False, "model_usage": {
+        "input_tokens": 2000, "output_tokens": 1000, "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": 4000, "speed": "fast"}})
+    evaluation = s.emit("span.outcome_evaluation_start", {"outcome_id": "outc_1", "iteration": 0})
+    s.emit("span.outcome_evaluation_end", {"outcome_evaluation_start_id": evaluation["id"], "outcome_id": "outc_1",
+                                           "iteration": 0, "result": "satisfied", "explanation": "ok", "usage": {
+                                               "input_tokens": 500, "output_tokens": 100,
+                                               "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}})
+    s.emit("session.usage", {"usage": {
+        "input_tokens": 3000, "output_tokens": 1500, "cache_read_input_tokens": 3000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 4000},
+        "server_tool_use": {"web_search_requests": 3, "web_fetch_requests": 1}, "active_seconds": 42.5,
+        "list_cost": {"amount": "12", "currency": "USD"}}})
+    s.append_to(store)
+    store.record_snapshot("sesn_est", {"id": "sesn_est", "agent": {"name": "a", "model": {"id": "claude-x-1"}}})
+    p.update(store)
+    table = prices.parse(json.dumps({"currency": "USD", "web_search": 10, "models": {"claude-x-*": {
+        "input": 3, "output": 15, "cache_read": "0.3", "cache_creation": "3.75", "cache_creation_1h": 6,
+        "fast": {"input": 6, "output": 6, "cache_read": 1, "cache_creation": 6}}}}), "p.json")
+    [row] = queries.usage(p, "session", prices=table).records()
+    million = Decimal(1_000_000)
+    standard = (1000 * 3 + 500 * 15 + 3000 * Decimal("0.3") + 100 * Decimal("3.75")) / million
+    fast = (2000 * 3 * 6 + 1000 * 15 * 6 + 4000 * Decimal("3.75") * 6) / million
+    one_hour = 4000 * (6 - Decimal("3.75")) / million  # the 1-hour writes' extra over the 5-minute rate
+    searches = 3 * Decimal(10) / 1000
+    grader = (500 * 3 + 100 * 15) / million
+    assert row["estimated_cost"] == (standard + fast + one_hour + searches + grader).quantize(Decimal("0.000001"))
+    assert row["estimated_cost"] == Decimal("0.269775")
+    assert (row["web_search_requests"], row["web_fetch_requests"], row["active_seconds"]) == (3, 1, 42.5)
+    assert (row["cache_creation_5m_input_tokens"], row["cache_creation_1h_input_tokens"]) == (100, 4000)
+    assert (row["grader_input_tokens"], row["grader_output_tokens"]) == (500, 100)
+    assert row["list_cost"] == Decimal("0.12")
+    report = queries.usage(p, "session")
+    shown = {c.name for c in report.columns if c.in_table}
+    assert {"web_search_requests", "grader_input_tokens", "cache_creation_1h_input_tokens"} <= shown
+    assert "grader_cache_read_input_tokens" not in shown  # zero: not in the table, still in JSON
+
+
+def test_price_files_take_the_optional_fields() -> None:
+    table = prices.parse("model,input,output,cache_read,cache_creation,cache_creation_1h,fast,web_search\n"
+                         "claude-*,3,15,0.3,3.75,6,6,10\nclaude-haiku-*,1,5,0.1,1.25,,,10\n", "p.csv")
+    sonnet, haiku = table.lookup("claude-sonnet-4-6"), table.lookup("claude-haiku-4-5")
+    assert sonnet is not None and haiku is not None
+    assert (sonnet.one_hour, sonnet.fast, table.web_search) == (6, (6, 6, 6, 6), 10)
+    assert (haiku.one_hour, haiku.fast) == (Decimal("1.25"), (1, 1, 1, 1))
+    with pytest.raises(ConfigError, match="several web_search prices"):
+        prices.parse("model,input,output,cache_read,cache_creation,web_search\na,1,1,1,1,10\nb,1,1,1,1,12\n")
+    with pytest.raises(ConfigError, match="fast"):
+        prices.parse('{"models": {"a": {"input": 1, "output": 1, "cache_read": 1, "cache_creation": 1, '
+                     '"fast": {"speedy": 2}}}}')

@@ -39,7 +39,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
 
 
 SCENARIOS = ("tool_use", "mcp", "custom_tool", "confirmation", "multi_agent", "errors", "budget", "interrupts",
-             "compaction", "unknown_types", "large_results", "unicode", "outcome", "long")
+             "compaction", "unknown_types", "large_results", "unicode", "outcome", "self_hosted", "workflows",
+             "error_catalog", "long")
 
 
 @pytest.fixture(params=SCENARIOS)

@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
 from click.testing import CliRunner, Result
 
 from recorder.cli import cli
+from recorder.emulator.scenarios import ONE_HOUR_CACHE_WRITES, REFUSAL
 from recorder.replay.pacing import paced, schedule
 from recorder.replay.timeline import read_timeline
 from tests.replay.conftest import Recorded
@@ -22,6 +24,12 @@ USAGE_FIELDS = ("model_requests", "input_tokens", "output_tokens", "cache_read_i
                 "cache_creation_input_tokens", "list_cost")
 TOOL_FIELDS = ("id", "name", "kind", "input", "thread_id", "result_id", "is_error", "started_at", "finished_at",
                "duration_ms")
+AGREED_TOOL_FIELDS = (*TOOL_FIELDS, "result_type", "policy", "judgement", "reason_code", "denied_by")
+AGREED_USAGE_FIELDS = ("grader_input_tokens", "grader_output_tokens", "grader_cache_read_input_tokens",
+                       "grader_cache_creation_input_tokens", "web_search_requests", "web_fetch_requests",
+                       "active_seconds", "cache_creation_5m_input_tokens", "cache_creation_1h_input_tokens")
+OUTCOME_FIELDS = ("iteration", "result", "explanation", "grader_input_tokens", "grader_output_tokens",
+                  "grader_cache_read_input_tokens", "grader_cache_creation_input_tokens", "duration_ms")
 
 
 def run(recorded: Recorded, *args: str) -> Result:
@@ -187,10 +195,110 @@ def test_json_transcript_agrees_with_the_tools_and_usage_reports(recorded: Recor
     tools = CliRunner().invoke(cli, ["tools", sid, "--db", recorded.url, "--analytics-db", analytics_db,
                                      "--no-update", "--format", "json"])
     assert tools.exit_code == 0, tools.output
-    theirs = {call["id"]: {name: call[name] for name in TOOL_FIELDS} for call in json.loads(tools.output)}
-    ours = {call["id"]: {name: call[name] for name in TOOL_FIELDS} for call in doc["tool_calls"]}
+    theirs = {call["id"]: {name: call[name] for name in AGREED_TOOL_FIELDS} for call in json.loads(tools.output)}
+    ours = {call["id"]: {name: call[name] for name in AGREED_TOOL_FIELDS} for call in doc["tool_calls"]}
     assert ours == theirs
     usage = CliRunner().invoke(cli, ["usage", "--by", "session", "--db", recorded.url, "--analytics-db", analytics_db,
                                      "--no-update", "--format", "json"])
     row = next(r for r in json.loads(usage.output) if r["session_id"] == sid)
-    assert {name: doc["usage"][name] for name in USAGE_FIELDS} == {name: row[name] for name in USAGE_FIELDS}
+    names = (*USAGE_FIELDS, *AGREED_USAGE_FIELDS)
+    assert {name: doc["usage"][name] for name in names} == {name: row[name] for name in names}
+    outcomes = CliRunner().invoke(cli, ["outcomes", sid, "--db", recorded.url, "--analytics-db", analytics_db,
+                                        "--no-update", "--format", "json"])
+    assert outcomes.exit_code == 0, outcomes.output
+    theirs_o = [(r["outcome_id"], r["description"], *(r[n] for n in OUTCOME_FIELDS))
+                for r in json.loads(outcomes.output) if r["iteration"] is not None]
+    ours_o = [(o["outcome_id"], o["description"], *(i[n] for n in OUTCOME_FIELDS))
+              for o in doc["outcomes"] for i in o["iterations"]]
+    assert ours_o == theirs_o
+
+
+# ----------------------------------------------------------------------------- issue 13: the whole vocabulary
+
+
+def _report(recorded: Recorded, analytics_db: str, *args: str) -> Any:
+    result = CliRunner().invoke(cli, [*args, "--db", recorded.url, "--analytics-db", analytics_db, "--no-update",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _distinct(recorded: Recorded, sid: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for thread_id in [None, *recorded.emu.thread_ids(sid)]:
+        for event in recorded.emu.ground_truth(sid, thread_id):
+            out.setdefault(event["id"] or json.dumps(event, sort_keys=True), event)
+    return out
+
+
+def test_self_hosted_session_acceptance(recorded: Recorded, analytics_db: str) -> None:
+    """Self-hosted tools, two grader iterations, web searches, 1-hour cache writes and a refusal."""
+    sid = recorded.sid("self_hosted")
+    events = list(_distinct(recorded, sid).values())
+
+    # tools pairs each self-hosted call with the client's user.tool_result
+    answers = {e["tool_use_id"]: e for e in events if e["type"] == "user.tool_result"}
+    calls = {c["id"]: c for c in _report(recorded, analytics_db, "tools", sid)}
+    assert len(answers) == 4
+    for use_id, answer in answers.items():
+        assert (calls[use_id]["result_id"], calls[use_id]["is_error"], calls[use_id]["result_type"]) == (
+            answer["id"], answer["is_error"], "user.tool_result")
+        assert calls[use_id]["duration_ms"] > 0
+    assert [c["is_error"] for c in calls.values() if c["result_type"] == "user.tool_result"] == [
+        True, False, False, False]
+
+    # usage: the grader sums and the session.usage fields, exactly
+    [row] = [r for r in _report(recorded, analytics_db, "usage", "--by", "session") if r["session_id"] == sid]
+    ends = [e for e in events if e["type"] == "span.outcome_evaluation_end"]
+    grader = {f"grader_{t}": sum(e["usage"][t] for e in ends) for t in
+              ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")}
+    assert grader == {"grader_input_tokens": 4700, "grader_output_tokens": 235,
+                      "grader_cache_read_input_tokens": 2700, "grader_cache_creation_input_tokens": 300}
+    assert {k: row[k] for k in grader} == grader
+    latest = max((e for e in events if e["type"] == "session.usage"), key=lambda e: e["processed_at"])["usage"]
+    assert {k: row[k] for k in AGREED_USAGE_FIELDS[4:]} == {
+        "web_search_requests": 2, "web_fetch_requests": 0, "active_seconds": latest["active_seconds"],
+        "cache_creation_5m_input_tokens": latest["cache_creation"]["ephemeral_5m_input_tokens"],
+        "cache_creation_1h_input_tokens": ONE_HOUR_CACHE_WRITES}
+    table = CliRunner().invoke(cli, ["usage", "--db", recorded.url, "--analytics-db", analytics_db, "--no-update"])
+    assert "grader in" in table.output and "cache write 1h" in table.output
+
+    # the Markdown transcript shows the refusal's category and explanation
+    md = run(recorded, "transcript", sid).output
+    assert f"refusal category: {REFUSAL[0]}" in md and REFUSAL[1] in md
+    assert "[image: image/png, " in md and "[document: spec.pdf, application/pdf, " in md
+
+    # outcomes: the rubric's description, each iteration's verdict, explanation, grader tokens, duration
+    rows = _report(recorded, analytics_db, "outcomes", sid)
+    assert [(r["iteration"], r["result"], r["grader_input_tokens"]) for r in rows] == [
+        (0, "needs_revision", 2100), (1, "satisfied", 2600)]
+    assert all(r["description"].startswith("The upload endpoint") and r["duration_ms"] > 0 for r in rows)
+    html = run(recorded, "transcript", sid, "--format", "html").output
+    assert "needs_revision" in html.split("</header>")[0] and "Oversized files get 500" in html
+
+
+def test_tool_stats_split_denials_and_show_auto_judgements(recorded: Recorded, analytics_db: str) -> None:
+    sid = recorded.sid("workflows")
+    stats = {r["name"]: r for r in _report(recorded, analytics_db, "tools", sid, "--stats")}
+    assert (stats["bash"]["denied_by_user"], stats["bash"]["denied_by_policy"], stats["bash"]["auto_deny"]) == (
+        1, 1, 1)
+    assert (stats["read"]["auto_allow"], stats["read"]["denied_by_policy"]) == (1, 0)
+
+
+def test_cross_posted_copies_count_once(recorded: Recorded, analytics_db: str) -> None:
+    """A child's blocking event is in the session stream (``session_thread_id`` set) and in the thread's stream
+    (without): same id, different bytes, one call everywhere."""
+    sid = recorded.sid("workflows")
+    emu = recorded.emu
+    session_copy = {e["id"]: e for e in emu.ground_truth(sid) if e.get("type") == "agent.custom_tool_use"}
+    [use_id] = session_copy
+    [thread_copy] = [e for t in emu.thread_ids(sid) for e in emu.ground_truth(sid, t) if e["id"] == use_id]
+    assert "session_thread_id" in session_copy[use_id] and "session_thread_id" not in thread_copy
+    calls = [c for c in _report(recorded, analytics_db, "tools", sid) if c["name"] == "deploy"]
+    assert len(calls) == 1 and calls[0]["result_id"] is not None and calls[0]["thread_id"] == thread_copy.get(
+        "session_thread_id", calls[0]["thread_id"])
+    doc = json.loads(run(recorded, "transcript", sid, "--format", "json").output)
+    assert doc["event_types"]["agent.custom_tool_use"] == 1
+    assert doc["event_types"]["user.custom_tool_result"] == 1 and doc["event_types"]["user.tool_confirmation"] == 1
+    [deploy] = [c for c in doc["tool_calls"] if c["name"] == "deploy"]
+    assert deploy["thread_id"] == calls[0]["thread_id"] != doc["threads"][0]["thread_id"]

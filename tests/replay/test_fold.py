@@ -15,7 +15,7 @@ from tests.replay.support import session_events, unique_events
 
 USES = {"agent.tool_use": "builtin", "agent.mcp_tool_use": "mcp", "agent.custom_tool_use": "custom"}
 RESULTS = {"agent.tool_result": "tool_use_id", "agent.mcp_tool_result": "mcp_tool_use_id",
-           "user.custom_tool_result": "custom_tool_use_id"}
+           "user.custom_tool_result": "custom_tool_use_id", "user.tool_result": "tool_use_id"}
 TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
@@ -185,3 +185,57 @@ def test_the_streaming_fold_agrees_with_the_full_one(recorded: Recorded) -> None
 ])
 def test_content_text(content: object, text: str) -> None:
     assert content_text(content) == text
+
+
+# ------------------------------------------------------------------------------------ the rest of the vocabulary
+
+
+def test_outcomes_and_grader_usage(recorded: Recorded) -> None:
+    state = _state(recorded, "self_hosted")
+    [outcome] = state.outcomes.values()
+    assert outcome.description and outcome.description.startswith("The upload endpoint")
+    assert outcome.rubric["type"] == "text" and outcome.max_iterations == 3
+    assert [(e.iteration, e.result, e.heartbeats) for e in outcome.evaluations] == [
+        (0, "needs_revision", 1), (1, "satisfied", 2)]
+    assert all(e.duration_ms and e.duration_ms > 0 for e in outcome.evaluations)
+    assert outcome.result == "satisfied"
+    assert state.usage.grader.as_dict() == {"input_tokens": 4700, "output_tokens": 235,
+                                            "cache_read_input_tokens": 2700, "cache_creation_input_tokens": 300}
+    assert state.usage.reported["cache_creation_1h_input_tokens"] == 5000
+    assert state.usage.reported["web_search_requests"] == 2
+    [refusal] = [s for s in state.statuses if s.stop_details]
+    assert refusal.stop_reason == {"type": "refusal"} and refusal.stop_details["category"] == "cyber"
+    assert [c.result_type for c in state.tool_calls].count("user.tool_result") == 4
+
+
+def test_workflow_runs_advisor_threads_and_permission_decisions(recorded: Recorded) -> None:
+    state = _state(recorded, "workflows")
+    runs = {run.name: run for run in state.workflow_runs.values()}
+    assert set(runs) == {"release", "retry-test", "smoke"}
+    release = runs["release"]
+    assert list(release.phases.values()) == ["build", "test"] and release.status == "ended"
+    assert release.result["type"] == "error" and release.errors[0]["type"] == "program_error"
+    assert len(release.threads) == 1 and state.lanes[release.threads[0]].workflow_run_id == release.id
+    assert (runs["retry-test"].result, runs["smoke"].result) == ({"type": "completed"}, {"type": "stopped"})
+    assert any(lane.agent_name == "anthropic.advisor" for lane in state.lanes.values())
+    by_name = {(c.name, c.evaluated_permission): c for c in state.tool_calls}
+    policy = by_name[("bash", "deny")]
+    assert (policy.policy, policy.judgement, policy.reason_code, policy.denied_by) == (
+        "auto", "deny", "destructive_filesystem_operation", "policy")
+    assert by_name[("bash", "ask")].denied_by == "user" and by_name[("read", "allow")].judgement == "allow"
+    child_refusal = [s for s in state.statuses if s.scope == "thread" and s.stop_details]
+    assert child_refusal and child_refusal[0].stop_details["category"] == "general_harms"
+
+
+def test_error_details_and_media_placeholders(recorded: Recorded) -> None:
+    state = _state(recorded, "error_catalog")
+    details = {e.error_type: e.details for e in state.errors}
+    assert len(details) == 15
+    assert details["credential_host_unreachable_error"].keys() == {"credential_id", "vault_id"}
+    assert details["mcp_authentication_failed_error"] == {"mcp_server_name": "linear"}
+    assert details["billing_error"] == {}
+    assert state.counts["deleted"] == 1
+    png = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA" * 100}}
+    doc = {"type": "document", "title": "spec.pdf", "source": {"type": "url", "url": "https://x/spec.pdf"}}
+    assert content_text([png, doc, {"type": "redacted"}]) == (
+        "[image: image/png, 300 B]\n\n[document: spec.pdf, https://x/spec.pdf]\n\n[redacted]")

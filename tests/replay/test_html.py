@@ -153,7 +153,8 @@ def test_a_long_session_renders_lazily_and_anchors_and_filter_work(tmp_path: Pat
     assert matched == 1 and count.startswith("1 matching")
 
 
-@pytest.mark.parametrize("scenario", ["unknown_types", "custom_tool", "large_results"])
+@pytest.mark.parametrize("scenario", ["unknown_types", "custom_tool", "large_results", "self_hosted", "workflows",
+                                      "error_catalog"])
 def test_other_scenarios_render_without_errors(recorded: Recorded, scenario: str, tmp_path: Path,
                                                browser: Browser) -> None:
     url = _write(tmp_path / f"{scenario}.html", recorded, scenario)
@@ -168,6 +169,15 @@ def test_other_scenarios_render_without_errors(recorded: Recorded, scenario: str
         assert {"agent.future_widget", "session.future_checkpoint", "agent.tool_use_progress"} <= set(titles)
     elif scenario == "custom_tool":
         assert sum("lookup_order" in t or "issue_refund" in t for t in titles) == 3
+    elif scenario == "self_hosted":
+        assert "Grader iteration 1: satisfied" in titles and any("refusal category: cyber" in t for t in titles)
+        header = browser.evaluate("document.querySelector('table.outcomes').textContent")
+        assert "needs_revision" in header and "satisfied" in header
+    elif scenario == "workflows":
+        assert "Workflow run release created" in titles
+        assert any(t.startswith("Thread anthropic.advisor (advisor) created") for t in titles)
+    elif scenario == "error_catalog":
+        assert sum(t.startswith("Error ") for t in titles) == 15 and "Session deleted" in titles
     else:
         results = [e for e in session_events(recorded.emu, sid)[None] if e["type"] == "agent.tool_result"]
         assert len(results) == 2 and any(t.startswith("🔧 bash") for t in titles)

@@ -16,7 +16,7 @@ from tests.replay.support import session_events
 
 USES = ("agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use")
 RESULTS = {"agent.tool_result": "tool_use_id", "agent.mcp_tool_result": "mcp_tool_use_id",
-           "user.custom_tool_result": "custom_tool_use_id"}
+           "user.custom_tool_result": "custom_tool_use_id", "user.tool_result": "tool_use_id"}
 
 
 def _md(recorded: Recorded, scenario: str, **kwargs) -> str:
@@ -88,6 +88,8 @@ def test_until_shows_exactly_the_prefix(recorded: Recorded, scenario: str) -> No
     messages = [e for e in full if e.type in ("user.message", "agent.message")]
     if len(messages) < 2:
         messages = [e for e in full if e.type in USES]
+    if len(messages) < 2:
+        messages = [e for e in full if e.type == "session.error"]
     cut_at = messages[len(messages) // 2 - 1]  # a message (or tool call) in the middle
     n = full.index(cut_at)
     doc = _md(recorded, scenario, until=Until(event_id=cut_at.event_id))
@@ -143,3 +145,30 @@ def test_fences_survive_backticks_and_truncate_counts() -> None:
     assert truncate("a\nb\nc", 100, 2) == ("a\nb", "truncated: showing 3 of 5 characters (3 lines); the full text is "
                                                     "in the log")
     assert truncate("short", 100) == ("short", None)
+
+
+def test_workflow_runs_advisor_errors_and_collapsed_thinking(recorded: Recorded) -> None:
+    doc = _md(recorded, "workflows")
+    assert "Workflow run release created" in doc and "phases: build, test" in doc
+    assert "Workflow run release ended: error: program_error" in doc
+    assert "Thread anthropic.advisor (advisor) created" in doc and "for workflow run release" in doc
+    assert "auto judgement: deny (destructive_filesystem_operation)" in doc
+    errors = _md(recorded, "error_catalog")
+    assert "repository_url: https://github.com/acme/widgets" in errors and "Session deleted" in errors
+
+
+def test_thinking_with_text_is_folded() -> None:
+    from recorder.render.blocks import Describer
+    from recorder.render.markdown import _block
+    from recorder.replay.fold import Folder
+    from recorder.replay.meta import SessionMeta
+    from recorder.replay.timeline import TimelineEvent
+
+    meta = SessionMeta("sesn_t")
+    folder = Folder(meta)
+    data = {"type": "agent.thinking", "id": "sevt_1", "thinking": "Step *one*"}
+    event = TimelineEvent(0, "sevt_1", "sevt_1", "agent.thinking", None, None, "{}", data, (None,))
+    entry = folder.feed(event)
+    block = Describer(folder.finish()).describe(entry)
+    assert block is not None and block.collapsed
+    assert "<details><summary>" in _block(block) and "Step *one*" in _block(block)
