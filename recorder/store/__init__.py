@@ -3,6 +3,7 @@
 Only this package touches SQLAlchemy connections and driver errors.
 """
 
+from recorder.store.browse import Browser, SessionFilter, SessionPage, SessionRow
 from recorder.store.log import (
     AppendResult,
     Checkpoint,
@@ -11,5 +12,7 @@ from recorder.store.log import (
     StoredEvent,
     StreamInfo,
 )
+from recorder.store.search import SearchHit, SearchIndex, SearchPage
 
-__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo"]
+__all__ = ["AppendResult", "Browser", "Checkpoint", "EventStore", "SearchHit", "SearchIndex", "SearchPage",
+           "SessionFilter", "SessionPage", "SessionRow", "SessionSummary", "StoredEvent", "StreamInfo"]

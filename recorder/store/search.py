@@ -1,0 +1,396 @@
+"""The UI's read model in the log's database: a full-text index of messages and tool calls, and per-session and
+per-thread totals (migration ``0006``). Rebuildable: it is derived from the event log only.
+
+How it is kept: :meth:`SearchIndex.catch_up` tails the log by global position (like the analytics projection),
+a batch at a time; each batch's rows and the new checkpoint (``ui_index_state.position``) are written in one
+transaction, so a crash never counts an event twice or skips one. Appends are serialized and positions become
+visible in order (see :mod:`recorder.store.log`), so tailing by position never skips a late commit.
+
+Counting each event once: one event can sit in several streams of a session (a thread's own copy and the
+session stream's). ``ui_docs`` has one row per ``(session_id, event_key)``; only the first copy adds to the
+totals. Its ``body`` is the searchable text (messages, tool inputs and results, errors), NULL for other events.
+
+Full text: SQLite FTS5 (an external-content table ``ui_fts`` over ``ui_docs.body``, ranked by bm25, snippets by
+``snippet()``); PostgreSQL a generated ``tsvector`` with a GIN index (``websearch_to_tsquery``, ``ts_headline``
+for the snippets of the page shown only). A query never reads payloads.
+
+Pruned sessions: readers join ``sessions``, so what retention removed disappears from lists and hits; the rows
+left behind are dropped by a rebuild (done automatically when the log's head is behind the checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from recorder.money import money_amount
+from recorder.store.log import EventStore, StoredEvent, utcnow
+
+BODY_LIMIT = 50_000
+KEY_CHUNK = 500
+
+MESSAGE_TYPES = frozenset({"user.message", "agent.message", "system.message", "agent.thread_message_sent",
+                           "agent.thread_message_received"})
+TOOL_USE_TYPES = frozenset({"agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"})
+TOOL_RESULT_TYPES = frozenset({"agent.tool_result", "agent.mcp_tool_result", "user.custom_tool_result"})
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_STRIP_QUERY = re.compile(r"[^\w\s]", re.UNICODE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def db_time(value: datetime | None, dialect: str) -> Any:
+    """A naive UTC datetime as a parameter of a text query (SQLite: the text SQLAlchemy stores)."""
+    return value.isoformat(" ", "microseconds") if value is not None and dialect == "sqlite" else value
+
+
+def read_time(value: Any) -> datetime | None:
+    """A datetime read by a text query (SQLite gives the stored text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def content_text(content: Any) -> str:
+    """The words of an API content value: text blocks, strings, and the string leaves of anything else."""
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            if value.get("type") == "text" and isinstance(value.get("text"), str):
+                parts.append(value["text"])
+                return
+            for key, item in value.items():
+                if key not in ("type", "id", "cache_control"):
+                    walk(item)
+
+    walk(content)
+    return "\n".join(p for p in parts if p)
+
+
+def event_text(event_type: str, data: dict[str, Any]) -> str | None:
+    """What a search should find an event by, or None for events without text of their own."""
+    if event_type in MESSAGE_TYPES:
+        body = content_text(data.get("content"))
+    elif event_type in TOOL_USE_TYPES:
+        name = data.get("name") if isinstance(data.get("name"), str) else ""
+        body = f"{name}\n{content_text(data.get('input'))}"
+    elif event_type in TOOL_RESULT_TYPES:
+        body = content_text(data.get("content"))
+    elif event_type == "session.error":
+        body = content_text(data.get("error"))
+    else:
+        return None
+    body = _SURROGATE.sub("\ufffd", body.strip()[:BODY_LIMIT])  # lone surrogates: valid JSON, not storable text
+    return body or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    session_id: str
+    event_key: str
+    event_id: str
+    thread_id: str | None
+    position: int
+    type: str
+    body: str | None
+    processed_at: datetime | None
+    data: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    session_id: str
+    event_id: str
+    type: str
+    snippet: str  # plain text: the matched words are between \x02 and \x03 (the page marks them)
+    matches: int  # matching events in the session
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: str
+    total: int  # sessions that match
+    hits: list[SearchHit]
+
+
+def _parse(payload: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def fts_query(query: str) -> str:
+    """A user's words as an FTS5 query: every word must appear (prefix match on the last), no operators."""
+    words = _STRIP_QUERY.sub(" ", query).split()
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+class SearchIndex:
+    """The UI's read model behind an :class:`EventStore` (which must be at the schema's head)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.dialect = store.dialect
+
+    # ------------------------------------------------------------------------------------ state
+
+    def position(self) -> int:
+        with self.store._read() as conn:
+            value = conn.execute(text("SELECT position FROM ui_index_state WHERE id = 1")).scalar()
+        return int(value or 0)
+
+    def behind(self) -> int:
+        """Log positions not indexed yet."""
+        return max(0, self.store.head_position() - self.position())
+
+    # ----------------------------------------------------------------------------------- update
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop everything and index the whole log again; returns the events read."""
+        with self.store._write() as conn:
+            for table in ("ui_docs", "ui_threads", "ui_sessions", "ui_index_state"):
+                conn.execute(text(f"DELETE FROM {table}"))
+            if self.dialect == "sqlite":
+                conn.execute(text("INSERT INTO ui_fts(ui_fts) VALUES ('delete-all')"))
+        return self.catch_up(progress=progress)
+
+    def catch_up(self, *, batch_rows: int = 5000, max_rows: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> int:
+        """Index what the log holds beyond the checkpoint; returns the events read."""
+        done = 0
+        after = self.position()
+        if after > self.store.head_position():  # the log was reset or rebuilt below us
+            return self.rebuild(progress)
+        while max_rows is None or done < max_rows:
+            limit = batch_rows if max_rows is None else min(batch_rows, max_rows - done)
+            rows = self.store.read_log(after, limit)
+            if not rows:
+                break
+            self._apply(rows)
+            after = rows[-1].position
+            done += len(rows)
+            if progress is not None:
+                progress(done)
+        return done
+
+    def _apply(self, rows: list[StoredEvent]) -> None:
+        docs: dict[tuple[str, str], _Doc] = {}
+        for row in rows:
+            key = (row.session_id, row.event_key)
+            if key in docs:
+                continue
+            data = _parse(row.payload) if _wanted(row.type) else None
+            body = event_text(row.type, data) if data is not None else None
+            thread = row.thread_id
+            if thread is None and data is not None and isinstance(data.get("session_thread_id"), str):
+                thread = data["session_thread_id"]
+            docs[key] = _Doc(row.session_id, row.event_key, row.event_id, thread, row.position, row.type, body,
+                             row.processed_at, data)
+        with self.store._write() as conn:
+            known = self._known(conn, list(docs))
+            fresh = [doc for key, doc in docs.items() if key not in known]
+            if fresh:
+                self._insert_docs(conn, fresh)
+                self._add_totals(conn, fresh)
+            self._set_position(conn, rows[-1].position)
+
+    def _known(self, conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        by_key = sorted({k for _, k in keys})
+        for start in range(0, len(by_key), KEY_CHUNK):
+            chunk = by_key[start:start + KEY_CHUNK]
+            names = ", ".join(f":k{i}" for i in range(len(chunk)))
+            result = conn.execute(text(f"SELECT session_id, event_key FROM ui_docs WHERE event_key IN ({names})"),
+                                  {f"k{i}": k for i, k in enumerate(chunk)})
+            found.update((r[0], r[1]) for r in result)
+        return found
+
+    def _insert_docs(self, conn: Connection, docs: list[_Doc]) -> None:
+        params = [{"s": d.session_id, "k": d.event_key, "e": d.event_id, "t": d.thread_id, "p": d.position,
+                   "y": d.type, "b": d.body} for d in docs]
+        before = conn.execute(text("SELECT coalesce(max(doc_id), 0) FROM ui_docs")).scalar_one()
+        conn.execute(text("INSERT INTO ui_docs (session_id, event_key, event_id, thread_id, position, type, body) "
+                          "VALUES (:s, :k, :e, :t, :p, :y, :b)"), params)
+        if self.dialect == "sqlite" and any(d.body is not None for d in docs):
+            # under the log's write lock: the rows above are the only ones past ``before``
+            conn.execute(text("INSERT INTO ui_fts(rowid, body) SELECT doc_id, body FROM ui_docs "
+                              "WHERE doc_id > :before AND body IS NOT NULL"), {"before": before})
+
+    def _add_totals(self, conn: Connection, docs: list[_Doc]) -> None:
+        sessions: dict[str, dict[str, Any]] = {}
+        threads: dict[tuple[str, str], list[int]] = {}
+        for doc in docs:
+            s = sessions.setdefault(doc.session_id, {"events": 0, "model_requests": 0, **dict.fromkeys(TOKEN_FIELDS, 0),
+                                                     "first": None, "last": None, "cost": None, "deleted": None})
+            s["events"] += 1
+            if doc.processed_at is not None:
+                s["first"] = doc.processed_at if s["first"] is None else min(s["first"], doc.processed_at)
+                s["last"] = doc.processed_at if s["last"] is None else max(s["last"], doc.processed_at)
+            if doc.type == "span.model_request_end" and doc.data is not None:
+                usage = doc.data.get("model_usage") if isinstance(doc.data.get("model_usage"), dict) else {}
+                counts = [_int(usage.get(name)) for name in TOKEN_FIELDS]
+                s["model_requests"] += 1
+                for name, value in zip(TOKEN_FIELDS, counts, strict=True):
+                    s[name] += value
+                sums = threads.setdefault((doc.session_id, doc.thread_id or ""), [0] * 5)
+                sums[0] += 1
+                for n, value in enumerate(counts, 1):
+                    sums[n] += value
+            elif doc.type == "session.usage" and doc.data is not None:
+                usage = doc.data.get("usage") if isinstance(doc.data.get("usage"), dict) else {}
+                amount, currency = money_amount(usage.get("list_cost"))
+                if amount is not None:
+                    s["cost"] = (str(amount), float(amount), currency, doc.position)
+            elif doc.type == "session.deleted":
+                s["deleted"] = doc.processed_at or utcnow()
+        existing = self._existing_sessions(conn, list(sessions))
+        for session_id, s in sessions.items():
+            tokens = sum(s[name] for name in TOKEN_FIELDS)
+            cost = s["cost"] or (None, None, None, None)
+            values = {"s": session_id, "ev": s["events"], "mr": s["model_requests"], "tok": tokens,
+                      **{f"t{n}": s[name] for n, name in enumerate(TOKEN_FIELDS)},
+                      "lc": cost[0], "lv": cost[1], "cur": cost[2], "lp": cost[3],
+                      "first": db_time(s["first"], self.dialect), "last": db_time(s["last"], self.dialect),
+                      "del": db_time(s["deleted"], self.dialect)}
+            if session_id in existing:
+                conn.execute(text(
+                    "UPDATE ui_sessions SET events = events + :ev, model_requests = model_requests + :mr, "
+                    "input_tokens = input_tokens + :t0, output_tokens = output_tokens + :t1, "
+                    "cache_read_input_tokens = cache_read_input_tokens + :t2, "
+                    "cache_creation_input_tokens = cache_creation_input_tokens + :t3, tokens = tokens + :tok, "
+                    "list_cost = CASE WHEN :lp IS NULL THEN list_cost ELSE :lc END, "
+                    "list_cost_value = CASE WHEN :lp IS NULL THEN list_cost_value ELSE :lv END, "
+                    "currency = CASE WHEN :lp IS NULL THEN currency ELSE :cur END, "
+                    "list_cost_position = coalesce(:lp, list_cost_position), "
+                    "first_event_at = CASE WHEN first_event_at IS NULL OR :first < first_event_at THEN "
+                    "coalesce(:first, first_event_at) ELSE first_event_at END, "
+                    "last_event_at = CASE WHEN last_event_at IS NULL OR :last > last_event_at THEN "
+                    "coalesce(:last, last_event_at) ELSE last_event_at END, "
+                    "deleted_at = coalesce(deleted_at, :del) WHERE session_id = :s"), values)
+            else:
+                conn.execute(text(
+                    "INSERT INTO ui_sessions (session_id, events, model_requests, input_tokens, output_tokens, "
+                    "cache_read_input_tokens, cache_creation_input_tokens, tokens, list_cost, list_cost_value, "
+                    "currency, list_cost_position, first_event_at, last_event_at, deleted_at) VALUES (:s, :ev, :mr, "
+                    ":t0, :t1, :t2, :t3, :tok, :lc, :lv, :cur, :lp, :first, :last, :del)"), values)
+        for (session_id, thread_id), sums in threads.items():
+            values = {"s": session_id, "t": thread_id, "mr": sums[0], "a": sums[1], "b": sums[2], "c": sums[3],
+                      "d": sums[4]}
+            updated = conn.execute(text(
+                "UPDATE ui_threads SET model_requests = model_requests + :mr, input_tokens = input_tokens + :a, "
+                "output_tokens = output_tokens + :b, cache_read_input_tokens = cache_read_input_tokens + :c, "
+                "cache_creation_input_tokens = cache_creation_input_tokens + :d "
+                "WHERE session_id = :s AND thread_id = :t"), values)
+            if not updated.rowcount:
+                conn.execute(text(
+                    "INSERT INTO ui_threads (session_id, thread_id, model_requests, input_tokens, output_tokens, "
+                    "cache_read_input_tokens, cache_creation_input_tokens) VALUES (:s, :t, :mr, :a, :b, :c, :d)"),
+                    values)
+
+    def _existing_sessions(self, conn: Connection, session_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(session_ids), KEY_CHUNK):
+            chunk = session_ids[start:start + KEY_CHUNK]
+            names = ", ".join(f":s{i}" for i in range(len(chunk)))
+            result = conn.execute(text(f"SELECT session_id FROM ui_sessions WHERE session_id IN ({names})"),
+                                  {f"s{i}": s for i, s in enumerate(chunk)})
+            found.update(r[0] for r in result)
+        return found
+
+    def _set_position(self, conn: Connection, position: int) -> None:
+        now = utcnow()
+        updated = conn.execute(text("UPDATE ui_index_state SET position = :p, updated_at = :u WHERE id = 1"),
+                               {"p": position, "u": db_time(now, self.dialect)})
+        if not updated.rowcount:
+            conn.execute(text("INSERT INTO ui_index_state (id, position, updated_at) VALUES (1, :p, :u)"),
+                         {"p": position, "u": db_time(now, self.dialect)})
+
+    # ----------------------------------------------------------------------------------- search
+
+    def search(self, query: str, *, limit: int = 50, offset: int = 0) -> SearchPage:
+        """Sessions whose messages or tool calls hold every word of ``query``: the best-ranked first, each with
+        a snippet of its best hit."""
+        if self.dialect == "postgresql":
+            return self._search_postgres(query, limit, offset)
+        match = fts_query(query)
+        if not match:
+            return SearchPage(query, 0, [])
+        with self.store._read() as conn:
+            ranked = (
+                "WITH m AS (SELECT rowid AS doc_id, rank FROM ui_fts WHERE ui_fts MATCH :q), "
+                "s AS (SELECT d.session_id, min(m.rank) AS best, count(*) AS n FROM m JOIN ui_docs d "
+                "ON d.doc_id = m.doc_id JOIN sessions ss ON ss.session_id = d.session_id GROUP BY d.session_id) "
+            )
+            total = conn.execute(text(ranked + "SELECT count(*) FROM s"), {"q": match}).scalar_one()
+            page = conn.execute(text(ranked + "SELECT session_id, best, n FROM s ORDER BY best, session_id "
+                                     "LIMIT :limit OFFSET :offset"),
+                                {"q": match, "limit": limit, "offset": offset}).all()
+            hits = []
+            for session_id, _, n in page:
+                best = conn.execute(text(
+                    "SELECT d.event_id, d.type, snippet(ui_fts, 0, char(2), char(3), '…', 16) FROM ui_fts "
+                    "JOIN ui_docs d ON d.doc_id = ui_fts.rowid WHERE ui_fts MATCH :q AND d.session_id = :s "
+                    "ORDER BY rank LIMIT 1"), {"q": match, "s": session_id}).first()
+                if best is not None:
+                    hits.append(SearchHit(session_id, best[0], best[1], best[2], int(n)))
+        return SearchPage(query, int(total), hits)
+
+    def _search_postgres(self, query: str, limit: int, offset: int) -> SearchPage:
+        words = _STRIP_QUERY.sub(" ", query).split()
+        if not words:
+            return SearchPage(query, 0, [])
+        tsquery = " & ".join(f"{w}:*" if n == len(words) - 1 else w for n, w in enumerate(words))
+        with self.store._read() as conn:
+            ranked = (
+                "WITH q AS (SELECT to_tsquery('simple', :q) AS q), "
+                "m AS (SELECT d.doc_id, d.session_id, ts_rank(d.tsv, q.q) AS r FROM ui_docs d, q "
+                "WHERE d.tsv @@ q.q), "
+                "s AS (SELECT m.session_id, max(m.r) AS best, count(*) AS n FROM m JOIN sessions ss "
+                "ON ss.session_id = m.session_id GROUP BY m.session_id) "
+            )
+            total = conn.execute(text(ranked + "SELECT count(*) FROM s"), {"q": tsquery}).scalar_one()
+            page = conn.execute(text(ranked + "SELECT session_id, best, n FROM s ORDER BY best DESC, session_id "
+                                     "LIMIT :limit OFFSET :offset"),
+                                {"q": tsquery, "limit": limit, "offset": offset}).all()
+            hits = []
+            for session_id, _, n in page:
+                best = conn.execute(text(
+                    "SELECT d.event_id, d.type, ts_headline('simple', d.body, to_tsquery('simple', :q), "
+                    "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') "
+                    "FROM ui_docs d WHERE d.session_id = :s AND d.tsv @@ to_tsquery('simple', :q) "
+                    "ORDER BY ts_rank(d.tsv, to_tsquery('simple', :q)) DESC LIMIT 1"),
+                    {"q": tsquery, "s": session_id}).first()
+                if best is not None:
+                    hits.append(SearchHit(session_id, best[0], best[1], best[2], int(n)))
+        return SearchPage(query, int(total), hits)
+
+
+def _wanted(event_type: str) -> bool:
+    return (event_type in MESSAGE_TYPES or event_type in TOOL_USE_TYPES or event_type in TOOL_RESULT_TYPES
+            or event_type in ("span.model_request_end", "session.usage", "session.error"))
+
+
+def index_types() -> Iterable[str]:
+    """Event types whose text is searchable (for the README and tests)."""
+    return sorted(MESSAGE_TYPES | TOOL_USE_TYPES | TOOL_RESULT_TYPES | {"session.error"})
