@@ -276,12 +276,17 @@ class Browser:
                                 .order_by(t.events.c.position)).all()
         return [StoredEvent(*row) for row in rows]
 
-    def window_start(self, session_id: str, index: int, size: int) -> int | None:
-        """The log position where window ``index`` (of ``size`` distinct events) of a session begins."""
+    def window_keys(self, session_id: str, index: int, size: int) -> list[str]:
+        """The keys of window ``index`` (of ``size`` distinct events, in log order) of a session."""
         with self.store._read() as conn:
-            return conn.execute(text(
+            first = conn.execute(text(
                 "SELECT position FROM ui_docs WHERE session_id = :s ORDER BY position LIMIT 1 OFFSET :o"),
                 {"s": session_id, "o": index * size}).scalar()
+            if first is None:
+                return []
+            return list(conn.execute(text(
+                "SELECT event_key FROM ui_docs WHERE session_id = :s AND position >= :p ORDER BY position "
+                "LIMIT :n"), {"s": session_id, "p": first, "n": size}).scalars())
 
     def event_window(self, session_id: str, event_id: str, size: int) -> int | None:
         """Which window of ``size`` events holds the event ``event_id`` (None: not indexed)."""
@@ -295,15 +300,18 @@ class Browser:
                                   {"s": session_id, "p": position}).scalar_one()
         return int(before) // size
 
-    def events_between(self, session_id: str, first: int, last: int | None) -> list[StoredEvent]:
-        """Every stored copy of the session's events with ``first <= position < last`` (all its streams)."""
+    def copies(self, session_id: str, keys: Sequence[str]) -> list[StoredEvent]:
+        """Every stored copy (all streams) of the session's events with these keys, in log order."""
         c = t.events.c
-        query = select(*_COLUMNS).where(and_(c.session_id == session_id, c.position >= first))
-        if last is not None:
-            query = query.where(c.position < last)
+        out: list[StoredEvent] = []
         with self.store._read() as conn:
-            rows = conn.execute(query.order_by(c.position)).all()
-        return [StoredEvent(*row) for row in rows]
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                rows = conn.execute(select(*_COLUMNS).where(and_(c.event_key.in_(chunk), c.session_id == session_id))
+                                    ).all()
+                out.extend(StoredEvent(*row) for row in rows)
+        out.sort(key=lambda e: e.position)
+        return out
 
     def events_after(self, session_id: str, after: int, limit: int = 500) -> list[StoredEvent]:
         """The session's distinct events indexed after log position ``after`` (for live pages)."""
@@ -325,7 +333,8 @@ class Browser:
         with self.store._read() as conn:
             rows = conn.execute(text(
                 "SELECT session_id, held_at, held_by, reason FROM legal_holds ORDER BY held_at, session_id")).all()
-        return [{"session_id": r[0], "held_at": format_time(read_time(r[1])), "held_by": r[2], "reason": r[3]} for r in rows]
+        return [{"session_id": r[0], "held_at": format_time(read_time(r[1])), "held_by": r[2], "reason": r[3]}
+                for r in rows]
 
     def audit(self, limit: int = 200) -> list[dict[str, Any]]:
         """The newest audit entries, as ``recorder audit --format json`` prints them."""
@@ -333,5 +342,25 @@ class Browser:
             rows = conn.execute(text(
                 "SELECT audit_id, at, action, session_id, actor, reason, details, tool_version, entry_hash "
                 "FROM compliance_audit ORDER BY audit_id DESC LIMIT :n"), {"n": limit}).all()
-        return [{"audit_id": r[0], "at": format_time(read_time(r[1])), "action": r[2], "session_id": r[3], "actor": r[4],
-                 "reason": r[5], "details": _json(r[6]), "tool_version": r[7], "entry_hash": r[8]} for r in rows]
+        return [{"audit_id": r[0], "at": format_time(read_time(r[1])), "action": r[2], "session_id": r[3],
+                 "actor": r[4], "reason": r[5], "details": _json(r[6]), "tool_version": r[7],
+                 "entry_hash": r[8]} for r in rows]
+
+    # ----------------------------------------------------------------------------------- files
+
+    def files(self, session_id: str) -> list[dict[str, Any]]:
+        """The files archived for a session (without their content)."""
+        with self.store._read() as conn:
+            rows = conn.execute(text(
+                "SELECT file_id, filename, mime_type, size_bytes, sha256, archived_at FROM session_files "
+                "WHERE session_id = :s ORDER BY filename, file_id"), {"s": session_id}).all()
+        return [{"file_id": r[0], "filename": r[1], "mime_type": r[2], "size_bytes": int(r[3]), "sha256": r[4],
+                 "archived_at": format_time(read_time(r[5]))} for r in rows]
+
+    def file_content(self, session_id: str, file_id: str) -> tuple[str, bytes] | None:
+        """(filename, content) of one archived file, or None."""
+        with self.store._read() as conn:
+            row = conn.execute(text(
+                "SELECT f.filename, b.content FROM session_files f JOIN file_blobs b ON b.sha256 = f.sha256 "
+                "WHERE f.session_id = :s AND f.file_id = :f"), {"s": session_id, "f": file_id}).first()
+        return None if row is None else (row[0], bytes(row[1]))

@@ -329,61 +329,61 @@ class SearchIndex:
     # ----------------------------------------------------------------------------------- search
 
     def search(self, query: str, *, limit: int = 50, offset: int = 0) -> SearchPage:
-        """Sessions whose messages or tool calls hold every word of ``query``: the best-ranked first, each with
+        """Sessions whose messages or tool calls hold every word of ``query``, the best-ranked first, each with
         a snippet of its best hit."""
-        if self.dialect == "postgresql":
-            return self._search_postgres(query, limit, offset)
-        match = fts_query(query)
-        if not match:
-            return SearchPage(query, 0, [])
-        with self.store._read() as conn:
-            ranked = (
-                "WITH m AS (SELECT rowid AS doc_id, rank FROM ui_fts WHERE ui_fts MATCH :q), "
-                "s AS (SELECT d.session_id, min(m.rank) AS best, count(*) AS n FROM m JOIN ui_docs d "
-                "ON d.doc_id = m.doc_id JOIN sessions ss ON ss.session_id = d.session_id GROUP BY d.session_id) "
-            )
-            total = conn.execute(text(ranked + "SELECT count(*) FROM s"), {"q": match}).scalar_one()
-            page = conn.execute(text(ranked + "SELECT session_id, best, n FROM s ORDER BY best, session_id "
-                                     "LIMIT :limit OFFSET :offset"),
-                                {"q": match, "limit": limit, "offset": offset}).all()
-            hits = []
-            for session_id, _, n in page:
-                best = conn.execute(text(
-                    "SELECT d.event_id, d.type, snippet(ui_fts, 0, char(2), char(3), '…', 16) FROM ui_fts "
-                    "JOIN ui_docs d ON d.doc_id = ui_fts.rowid WHERE ui_fts MATCH :q AND d.session_id = :s "
-                    "ORDER BY rank LIMIT 1"), {"q": match, "s": session_id}).first()
-                if best is not None:
-                    hits.append(SearchHit(session_id, best[0], best[1], best[2], int(n)))
-        return SearchPage(query, int(total), hits)
+        ranked = self.ranked(query)
+        page = ranked[offset:offset + limit]
+        found = self.snippets(query, [doc for _, _, doc in page])
+        hits = [SearchHit(sid, *found[doc], n) for sid, n, doc in page if doc in found]
+        return SearchPage(query, len(ranked), hits)
 
-    def _search_postgres(self, query: str, limit: int, offset: int) -> SearchPage:
-        words = _STRIP_QUERY.sub(" ", query).split()
-        if not words:
-            return SearchPage(query, 0, [])
-        tsquery = " & ".join(f"{w}:*" if n == len(words) - 1 else w for n, w in enumerate(words))
+    def ranked(self, query: str, cap: int = 10_000) -> list[tuple[str, int, int]]:
+        """(session id, matching events, best matching doc) of the sessions matching ``query``, best first (at
+        most ``cap``)."""
+        match = self._match(query)
+        if not match:
+            return []
+        if self.dialect == "postgresql":
+            sql = ("WITH m AS (SELECT d.session_id, d.doc_id, ts_rank(d.tsv, to_tsquery('simple', :q)) AS r "
+                   "FROM ui_docs d WHERE d.tsv @@ to_tsquery('simple', :q)), "
+                   "b AS (SELECT DISTINCT ON (session_id) session_id, doc_id, r FROM m ORDER BY session_id, r DESC, "
+                   "doc_id), n AS (SELECT session_id, count(*) AS n FROM m GROUP BY session_id) "
+                   "SELECT b.session_id, n.n, b.doc_id FROM b JOIN n ON n.session_id = b.session_id "
+                   "JOIN sessions ss ON ss.session_id = b.session_id ORDER BY b.r DESC, b.session_id LIMIT :cap")
+        else:
+            # SQLite: with min(), the bare column doc_id comes from the row holding the minimum rank
+            sql = ("SELECT d.session_id, count(*) AS n, m.doc_id, min(m.rank) AS best FROM "
+                   "(SELECT rowid AS doc_id, rank FROM ui_fts WHERE ui_fts MATCH :q) m "
+                   "JOIN ui_docs d ON d.doc_id = m.doc_id JOIN sessions ss ON ss.session_id = d.session_id "
+                   "GROUP BY d.session_id ORDER BY best, d.session_id LIMIT :cap")
         with self.store._read() as conn:
-            ranked = (
-                "WITH q AS (SELECT to_tsquery('simple', :q) AS q), "
-                "m AS (SELECT d.doc_id, d.session_id, ts_rank(d.tsv, q.q) AS r FROM ui_docs d, q "
-                "WHERE d.tsv @@ q.q), "
-                "s AS (SELECT m.session_id, max(m.r) AS best, count(*) AS n FROM m JOIN sessions ss "
-                "ON ss.session_id = m.session_id GROUP BY m.session_id) "
-            )
-            total = conn.execute(text(ranked + "SELECT count(*) FROM s"), {"q": tsquery}).scalar_one()
-            page = conn.execute(text(ranked + "SELECT session_id, best, n FROM s ORDER BY best DESC, session_id "
-                                     "LIMIT :limit OFFSET :offset"),
-                                {"q": tsquery, "limit": limit, "offset": offset}).all()
-            hits = []
-            for session_id, _, n in page:
-                best = conn.execute(text(
-                    "SELECT d.event_id, d.type, ts_headline('simple', d.body, to_tsquery('simple', :q), "
-                    "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') "
-                    "FROM ui_docs d WHERE d.session_id = :s AND d.tsv @@ to_tsquery('simple', :q) "
-                    "ORDER BY ts_rank(d.tsv, to_tsquery('simple', :q)) DESC LIMIT 1"),
-                    {"q": tsquery, "s": session_id}).first()
-                if best is not None:
-                    hits.append(SearchHit(session_id, best[0], best[1], best[2], int(n)))
-        return SearchPage(query, int(total), hits)
+            return [(r[0], int(r[1]), int(r[2])) for r in conn.execute(text(sql), {"q": match, "cap": cap})]
+
+    def snippets(self, query: str, doc_ids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """Per doc: (event id, type, snippet); the matched words are between \\x02 and \\x03."""
+        match = self._match(query)
+        out: dict[int, tuple[str, str, str]] = {}
+        if not match:
+            return out
+        if self.dialect == "postgresql":
+            sql = ("SELECT d.event_id, d.type, ts_headline('simple', d.body, to_tsquery('simple', :q), "
+                   "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=8, MaxFragments=1, "
+                   "FragmentDelimiter=…') FROM ui_docs d WHERE d.doc_id = :d")
+        else:
+            sql = ("SELECT d.event_id, d.type, snippet(ui_fts, 0, char(2), char(3), '…', 16) FROM ui_fts "
+                   "JOIN ui_docs d ON d.doc_id = ui_fts.rowid WHERE ui_fts MATCH :q AND ui_fts.rowid = :d")
+        with self.store._read() as conn:
+            for doc in doc_ids:
+                row = conn.execute(text(sql), {"q": match, "d": doc}).first()
+                if row is not None:
+                    out[doc] = (row[0], row[1], row[2])
+        return out
+
+    def _match(self, query: str) -> str:
+        if self.dialect != "postgresql":
+            return fts_query(query)
+        words = [w.lower() for w in _STRIP_QUERY.sub(" ", query).split()]
+        return " & ".join(f"{w}:*" if n == len(words) - 1 else w for n, w in enumerate(words))
 
 
 def _wanted(event_type: str) -> bool:
