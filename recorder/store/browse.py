@@ -38,7 +38,7 @@ SORTS = {
     "events": "coalesce(u.events, 0)",
     "threads": "coalesce(t.threads, 0)",
     "tokens": "coalesce(u.tokens, 0)",
-    "list_cost": "u.list_cost_value",
+    "list_cost": "list_cost",  # see Browser._cost
 }
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
@@ -135,9 +135,23 @@ class Browser:
         self.store = store
         self.dialect = store.dialect
 
+    def _cost(self) -> str:
+        """The list cost a row shows: the latest session.usage event's, else the snapshot's (minor units unless the
+        amount has a decimal point, as :func:`recorder.money.money_amount` reads it; USD exponent)."""
+        if self.dialect == "postgresql":
+            amount = ("(CASE WHEN s.snapshot LIKE '%list_cost%' THEN (s.snapshot::json #>> '{usage,list_cost,amount}') "
+                      "END)")
+            snapshot = (f"(CASE WHEN {amount} ~ '^[0-9]+$' THEN {amount}::numeric / 100 "
+                        f"WHEN {amount} ~ '^[0-9]*[.][0-9]+$' THEN {amount}::numeric END)::float")
+        else:
+            amount = "(CASE WHEN json_valid(s.snapshot) THEN json_extract(s.snapshot, '$.usage.list_cost.amount') END)"
+            snapshot = (f"(CASE WHEN instr({amount}, '.') > 0 THEN CAST({amount} AS REAL) "
+                        f"ELSE CAST({amount} AS REAL) / 100 END)")
+        return f"coalesce(u.list_cost_value, {snapshot})"
+
     def _archived(self) -> str:
         if self.dialect == "postgresql":
-            return "(CASE WHEN s.snapshot LIKE '%%archived_at%%' THEN (s.snapshot::json ->> 'archived_at') END)"
+            return "(CASE WHEN s.snapshot LIKE '%archived_at%' THEN (s.snapshot::json ->> 'archived_at') END)"
         return "(CASE WHEN json_valid(s.snapshot) THEN json_extract(s.snapshot, '$.archived_at') END)"
 
     # ----------------------------------------------------------------------------------- sessions
@@ -183,10 +197,11 @@ class Browser:
         where = self._where(flt, params)
         direction = "DESC" if descending else "ASC"
         nulls = "NULLS LAST"
-        order = f"{SORTS[sort]} {direction} {nulls}, s.session_id {direction}"
+        key = self._cost() if sort == "list_cost" else SORTS[sort]
+        order = f"{key} {direction} {nulls}, s.session_id {direction}"
         with self.store._read() as conn:
             totals = conn.execute(text(
-                f"SELECT count(*), coalesce(sum(u.tokens), 0), sum(u.list_cost_value), coalesce(sum(u.events), 0) "
+                f"SELECT count(*), coalesce(sum(u.tokens), 0), sum({self._cost()}), coalesce(sum(u.events), 0) "
                 f"{self._FROM} {where}"), params).one()
             ids = list(conn.execute(text(f"SELECT s.session_id {self._FROM} {where} ORDER BY {order} "
                                          "LIMIT :limit OFFSET :offset"), params).scalars())

@@ -14,6 +14,7 @@ route answers GET (and HEAD) only, so nothing here can change the log.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -199,7 +200,7 @@ class App:
                 rows.total = len(ranked)
             else:
                 sort_key = sort if sort in SORTS else "last_activity"
-                flt = SessionFilter(**{**flt.__dict__, "session_ids": [r[0] for r in ranked]})
+                flt = dataclasses.replace(flt, session_ids=[r[0] for r in ranked])
                 rows = self.browser.sessions(flt, sort=sort_key, descending=descending, limit=per,
                                              offset=(page - 1) * per)
             best = {r[0]: r for r in ranked}
@@ -305,7 +306,8 @@ class App:
         if found is None:
             raise NotFound("no such file archived for this session")
         name, content = found
-        ascii_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:200] or "file"
+        ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
+        ascii_name = ascii_name.lstrip(".")[:200] or "file"
         return Response(content, media_type="application/octet-stream",
                         headers={"content-disposition": f'attachment; filename="{ascii_name}"',
                                  "cache-control": "no-store"})
