@@ -5,7 +5,8 @@ filled from the event log by ``recorder.store.search.SearchIndex``, never by rec
 rebuilt at any time (``recorder ui --rebuild-index``):
 
 - ``ui_index_state`` — one row: the global log position the model has caught up to (its checkpoint, written in
-  the same transaction as the rows it covers).
+  the same transaction as the rows it covers) and the chain hash of the event there, so that a log replaced
+  under the model (restored, reset, pruned at that point) is noticed and the model rebuilt.
 - ``ui_sessions`` — per session: distinct events, model requests, the four token sums (each event counted once
   however many streams hold it), the latest ``list_cost``, first/last event time, when deleted upstream.
 - ``ui_threads`` — the same token sums per (session, thread), for the thread tree of the session viewer.
@@ -42,6 +43,7 @@ def upgrade() -> None:
         "ui_index_state",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("chain_hash", sa.String(length=64), nullable=True),  # of the event at position: a reset log
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ui_index_state"),
     )
@@ -83,6 +85,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("doc_id", name="pk_ui_docs"),
         sa.UniqueConstraint("event_key", "session_id", name="uq_ui_docs_event_key_session_id"),
     )
+    op.create_index("ix_ui_docs_session_id_position", "ui_docs", ["session_id", "position"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE ui_docs ADD COLUMN tsv tsvector "
                    "GENERATED ALWAYS AS (to_tsvector('simple', coalesce(body, ''))) STORED")
@@ -95,6 +98,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         op.execute("DROP TABLE IF EXISTS ui_fts")
+    op.drop_index("ix_ui_docs_session_id_position", "ui_docs")
     op.drop_table("ui_docs")
     op.drop_table("ui_threads")
     for column in ("last_event_at", "tokens", "list_cost_value", "events"):

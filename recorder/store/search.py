@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import BigInteger, Connection, DateTime, Float, String, Text, TextClause, bindparam, text
 
 from recorder.money import money_amount
 from recorder.store.log import EventStore, StoredEvent, utcnow
@@ -180,7 +180,7 @@ class SearchIndex:
         """Index what the log holds beyond the checkpoint; returns the events read."""
         done = 0
         after = self.position()
-        if after > self.store.head_position():  # the log was reset or rebuilt below us
+        if not self._recognizes(after):  # the log was reset, restored or pruned under the model
             return self.rebuild(progress)
         while max_rows is None or done < max_rows:
             limit = batch_rows if max_rows is None else min(batch_rows, max_rows - done)
@@ -193,6 +193,15 @@ class SearchIndex:
             if progress is not None:
                 progress(done)
         return done
+
+    def _recognizes(self, position: int) -> bool:
+        """Whether the log still holds, at the checkpoint, the event the model last read."""
+        if position == 0:
+            return True
+        with self.store._read() as conn:
+            known = conn.execute(text("SELECT chain_hash FROM ui_index_state WHERE id = 1")).scalar()
+        there = self.store.read_log(position - 1, 1)
+        return bool(there) and there[0].position == position and there[0].chain_hash == known
 
     def _apply(self, rows: list[StoredEvent]) -> None:
         docs: dict[tuple[str, str], _Doc] = {}
@@ -213,7 +222,7 @@ class SearchIndex:
             if fresh:
                 self._insert_docs(conn, fresh)
                 self._add_totals(conn, fresh)
-            self._set_position(conn, rows[-1].position)
+            self._set_position(conn, rows[-1].position, rows[-1].chain_hash)
 
     def _known(self, conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
@@ -271,10 +280,9 @@ class SearchIndex:
             values = {"s": session_id, "ev": s["events"], "mr": s["model_requests"], "tok": tokens,
                       **{f"t{n}": s[name] for n, name in enumerate(TOKEN_FIELDS)},
                       "lc": cost[0], "lv": cost[1], "cur": cost[2], "lp": cost[3],
-                      "first": db_time(s["first"], self.dialect), "last": db_time(s["last"], self.dialect),
-                      "del": db_time(s["deleted"], self.dialect)}
+                      "first": s["first"], "last": s["last"], "del": s["deleted"]}
             if session_id in existing:
-                conn.execute(text(
+                conn.execute(_typed(text(
                     "UPDATE ui_sessions SET events = events + :ev, model_requests = model_requests + :mr, "
                     "input_tokens = input_tokens + :t0, output_tokens = output_tokens + :t1, "
                     "cache_read_input_tokens = cache_read_input_tokens + :t2, "
@@ -287,13 +295,13 @@ class SearchIndex:
                     "coalesce(:first, first_event_at) ELSE first_event_at END, "
                     "last_event_at = CASE WHEN last_event_at IS NULL OR :last > last_event_at THEN "
                     "coalesce(:last, last_event_at) ELSE last_event_at END, "
-                    "deleted_at = coalesce(deleted_at, :del) WHERE session_id = :s"), values)
+                    "deleted_at = coalesce(deleted_at, :del) WHERE session_id = :s")), values)
             else:
-                conn.execute(text(
+                conn.execute(_typed(text(
                     "INSERT INTO ui_sessions (session_id, events, model_requests, input_tokens, output_tokens, "
                     "cache_read_input_tokens, cache_creation_input_tokens, tokens, list_cost, list_cost_value, "
                     "currency, list_cost_position, first_event_at, last_event_at, deleted_at) VALUES (:s, :ev, :mr, "
-                    ":t0, :t1, :t2, :t3, :tok, :lc, :lv, :cur, :lp, :first, :last, :del)"), values)
+                    ":t0, :t1, :t2, :t3, :tok, :lc, :lv, :cur, :lp, :first, :last, :del)")), values)
         for (session_id, thread_id), sums in threads.items():
             values = {"s": session_id, "t": thread_id, "mr": sums[0], "a": sums[1], "b": sums[2], "c": sums[3],
                       "d": sums[4]}
@@ -318,13 +326,13 @@ class SearchIndex:
             found.update(r[0] for r in result)
         return found
 
-    def _set_position(self, conn: Connection, position: int) -> None:
-        now = utcnow()
-        updated = conn.execute(text("UPDATE ui_index_state SET position = :p, updated_at = :u WHERE id = 1"),
-                               {"p": position, "u": db_time(now, self.dialect)})
+    def _set_position(self, conn: Connection, position: int, chain_hash: str) -> None:
+        values = {"p": position, "h": chain_hash, "u": db_time(utcnow(), self.dialect)}
+        updated = conn.execute(text("UPDATE ui_index_state SET position = :p, chain_hash = :h, updated_at = :u "
+                                    "WHERE id = 1"), values)
         if not updated.rowcount:
-            conn.execute(text("INSERT INTO ui_index_state (id, position, updated_at) VALUES (1, :p, :u)"),
-                         {"p": position, "u": db_time(now, self.dialect)})
+            conn.execute(text("INSERT INTO ui_index_state (id, position, chain_hash, updated_at) "
+                              "VALUES (1, :p, :h, :u)"), values)
 
     # ----------------------------------------------------------------------------------- search
 
@@ -384,6 +392,15 @@ class SearchIndex:
             return fts_query(query)
         words = [w.lower() for w in _STRIP_QUERY.sub(" ", query).split()]
         return " & ".join(f"{w}:*" if n == len(words) - 1 else w for n, w in enumerate(words))
+
+
+def _typed(statement: TextClause) -> TextClause:
+    """The totals' parameters with their types (PostgreSQL cannot infer ``:p IS NULL``; SQLite stores datetimes
+    as SQLAlchemy's text)."""
+    return statement.bindparams(
+        bindparam("lp", type_=BigInteger()), bindparam("lc", type_=Text()), bindparam("lv", type_=Float()),
+        bindparam("cur", type_=String()), bindparam("first", type_=DateTime()), bindparam("last", type_=DateTime()),
+        bindparam("del", type_=DateTime()))
 
 
 def _wanted(event_type: str) -> bool:

@@ -141,7 +141,7 @@ def _browser_times(base: str, big: str, late_event: str) -> dict[str, Any]:
                     page = browser.new_page()
                     started = time.perf_counter()
                     page.goto(base + path, wait_until="commit")
-                    page.wait_for_function("document.body && document.body.dataset.ready === '1'", timeout=60_000)
+                    page.wait_for_selector("body[data-ready='1']", state="attached", timeout=60_000)
                     times.append(time.perf_counter() - started)
                     rows = page.locator("#timeline > *").count()
                     if name == "deep_link":
