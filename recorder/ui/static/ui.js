@@ -10,7 +10,7 @@ function el(tag, cls, text) {
 }
 
 // Filters apply as soon as they change.
-document.querySelectorAll("form.filters select").forEach(function (select) {
+document.querySelectorAll("form.filters select:not([data-local])").forEach(function (select) {
   select.addEventListener("change", function () { select.form.submit(); });
 });
 

@@ -66,7 +66,12 @@ function draw() {
   note.textContent = rows.length + " bars · total " + total.toLocaleString() +
     (data.rows.length > rows.length ? " (first " + rows.length + " of " + data.rows.length + " groups shown)" : "");
 }
-metric.addEventListener("change", draw);
+metric.addEventListener("change", function () {
+  var url = new URL(location.href);
+  url.searchParams.set("metric", metric.value);
+  history.replaceState(null, "", url.pathname + url.search);
+  draw();
+});
 draw();
 document.body.dataset.chart = "1";
 })();
