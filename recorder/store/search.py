@@ -168,12 +168,16 @@ class SearchIndex:
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop everything and index the whole log again; returns the events read."""
+        self.reset()
+        return self.catch_up(progress=progress)
+
+    def reset(self) -> None:
+        """Empty the read model (the next catch-up starts from the log's beginning)."""
         with self.store._write() as conn:
             for table in ("ui_docs", "ui_threads", "ui_sessions", "ui_index_state"):
                 conn.execute(text(f"DELETE FROM {table}"))
             if self.dialect == "sqlite":
                 conn.execute(text("INSERT INTO ui_fts(ui_fts) VALUES ('delete-all')"))
-        return self.catch_up(progress=progress)
 
     def catch_up(self, *, batch_rows: int = 5000, max_rows: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:

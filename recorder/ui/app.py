@@ -433,8 +433,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.rebuild_index:
-            state.indexer.rebuild()
-        state.indexer.catch_up()
+            state.indexer.reset()
         state.indexer.start()
         try:
             yield
