@@ -3,7 +3,8 @@
 Only this package touches SQLAlchemy connections and driver errors.
 """
 
-from recorder.store.browse import Browser, SessionFilter, SessionPage, SessionRow
+from recorder.store.browse import SORTS as SESSION_SORTS
+from recorder.store.browse import TOKEN_FIELDS, Browser, SessionFilter, SessionPage, SessionRow, ThreadRow
 from recorder.store.log import (
     AppendResult,
     Checkpoint,
@@ -12,7 +13,8 @@ from recorder.store.log import (
     StoredEvent,
     StreamInfo,
 )
-from recorder.store.search import SearchHit, SearchIndex, SearchPage
+from recorder.store.search import SearchHit, SearchIndex, SearchPage, event_text
 
-__all__ = ["AppendResult", "Browser", "Checkpoint", "EventStore", "SearchHit", "SearchIndex", "SearchPage",
-           "SessionFilter", "SessionPage", "SessionRow", "SessionSummary", "StoredEvent", "StreamInfo"]
+__all__ = ["SESSION_SORTS", "TOKEN_FIELDS", "AppendResult", "Browser", "Checkpoint", "EventStore", "SearchHit",
+           "SearchIndex", "SearchPage", "SessionFilter", "SessionPage", "SessionRow", "SessionSummary", "StoredEvent",
+           "StreamInfo", "ThreadRow", "event_text"]

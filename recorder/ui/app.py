@@ -34,9 +34,8 @@ from starlette.staticfiles import StaticFiles
 from recorder.errors import ConfigError, NotFound, RecorderError
 from recorder.events import format_time
 from recorder.render import display, html_assets
-from recorder.store import Browser, EventStore, SessionFilter
-from recorder.store.browse import SORTS, TOKEN_FIELDS
-from recorder.store.search import event_text
+from recorder.store import SESSION_SORTS as SORTS
+from recorder.store import TOKEN_FIELDS, Browser, EventStore, SessionFilter, event_text
 from recorder.ui import safe
 from recorder.ui.indexer import Indexer
 from recorder.ui.viewer import WINDOW, viewer_page
