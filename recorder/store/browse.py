@@ -316,15 +316,17 @@ class Browser:
         return int(before) // size
 
     def copies(self, session_id: str, keys: Sequence[str]) -> list[StoredEvent]:
-        """Every stored copy (all streams) of the session's events with these keys, in log order."""
+        """Every stored copy (all streams) of the session's events with these keys, in log order.
+
+        Asked by key alone (the unique key's index; keys are event ids) and filtered by session here: asked with
+        the session too, SQLite prefers the (session, position) index and reads the whole session."""
         c = t.events.c
         out: list[StoredEvent] = []
         with self.store._read() as conn:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start:start + 500])
-                rows = conn.execute(select(*_COLUMNS).where(and_(c.event_key.in_(chunk), c.session_id == session_id))
-                                    ).all()
-                out.extend(StoredEvent(*row) for row in rows)
+                rows = conn.execute(select(*_COLUMNS).where(c.event_key.in_(chunk))).all()
+                out.extend(e for e in (StoredEvent(*row) for row in rows) if e.session_id == session_id)
         out.sort(key=lambda e: e.position)
         return out
 
