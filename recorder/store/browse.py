@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, text
+from sqlalchemy import Connection, select, text
 
 from recorder.events import format_time
 from recorder.money import money_amount

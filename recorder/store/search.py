@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from recorder.money import money_amount
 from recorder.store.log import EventStore, StoredEvent, utcnow
 
 BODY_LIMIT = 50_000
+MATCH_CAP = 10_000
 KEY_CHUNK = 500
 
 MESSAGE_TYPES = frozenset({"user.message", "agent.message", "system.message", "agent.thread_message_sent",
@@ -42,6 +44,7 @@ TOOL_RESULT_TYPES = frozenset({"agent.tool_result", "agent.mcp_tool_result", "us
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _STRIP_QUERY = re.compile(r"[^\w\s]", re.UNICODE)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def db_time(value: datetime | None, dialect: str) -> Any:
@@ -120,8 +123,15 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     query: str
-    total: int  # sessions that match
+    total: int  # sessions that match (at least, when capped)
     hits: list[SearchHit]
+    capped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    sessions: list[tuple[str, int, int]]  # (session id, matching events, best matching doc id), best first
+    capped: bool  # more events matched than were ranked: the most recent matches only
 
 
 def _parse(payload: str) -> dict[str, Any] | None:
@@ -134,6 +144,39 @@ def _parse(payload: str) -> dict[str, Any] | None:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _fold(word: str) -> str:
+    """A word as the full-text index compares it: lower case, without diacritics."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def query_words(query: str) -> list[str]:
+    return [_fold(w) for w in _STRIP_QUERY.sub(" ", query).split()]
+
+
+def snippet(body: str, words: list[str], context: int = 12) -> str:
+    """About ``2 * context`` words of ``body`` around its first match of ``words`` (the last one a prefix, as
+    the search matches it), matches between \\x02 and \\x03, cuts marked with an ellipsis."""
+    tokens = list(_WORD.finditer(body))
+
+    def hit(token: str) -> bool:
+        folded = _fold(token)
+        return folded in words[:-1] or folded.startswith(words[-1])
+
+    first = next((n for n, m in enumerate(tokens) if hit(m.group())), 0)
+    lo, hi = max(0, first - context), min(len(tokens), first + context)
+    if not tokens:
+        return body[:200]
+    start, end = tokens[lo].start(), tokens[hi - 1].end()
+    pieces, at = [], start
+    for m in tokens[lo:hi]:
+        if hit(m.group()):
+            pieces += [body[at:m.start()], "\x02", m.group(), "\x03"]
+            at = m.end()
+    pieces.append(body[at:end])
+    return ("…" if lo > 0 else "") + "".join(pieces) + ("…" if hi < len(tokens) else "")
 
 
 def fts_query(query: str) -> str:
@@ -343,52 +386,73 @@ class SearchIndex:
     def search(self, query: str, *, limit: int = 50, offset: int = 0) -> SearchPage:
         """Sessions whose messages or tool calls hold every word of ``query``, the best-ranked first, each with
         a snippet of its best hit."""
-        ranked = self.ranked(query)
-        page = ranked[offset:offset + limit]
+        ranking = self.ranked(query)
+        page = ranking.sessions[offset:offset + limit]
         found = self.snippets(query, [doc for _, _, doc in page])
         hits = [SearchHit(sid, *found[doc], n) for sid, n, doc in page if doc in found]
-        return SearchPage(query, len(ranked), hits)
+        return SearchPage(query, len(ranking.sessions), hits, ranking.capped)
 
-    def ranked(self, query: str, cap: int = 10_000) -> list[tuple[str, int, int]]:
-        """(session id, matching events, best matching doc) of the sessions matching ``query``, best first (at
-        most ``cap``)."""
+    def ranked(self, query: str, cap: int = MATCH_CAP) -> Ranking:
+        """(session id, matching events, best matching doc) of the sessions matching ``query``.
+
+        Up to ``cap`` matching events: every match is ranked (bm25 on SQLite, ts_rank on PostgreSQL) and grouped
+        by session, best session first. Beyond that (a word in most of the archive) ranking every match costs
+        more than a page may take, so the ``cap`` most recently recorded matches are grouped instead, the
+        sessions with the latest matches first, and the ranking says it is ``capped`` (its sessions all match;
+        older matching sessions are left out)."""
         match = self._match(query)
         if not match:
-            return []
-        if self.dialect == "postgresql":
-            sql = ("WITH m AS (SELECT d.session_id, d.doc_id, ts_rank(d.tsv, to_tsquery('simple', :q)) AS r "
-                   "FROM ui_docs d WHERE d.tsv @@ to_tsquery('simple', :q)), "
-                   "b AS (SELECT DISTINCT ON (session_id) session_id, doc_id, r FROM m ORDER BY session_id, r DESC, "
-                   "doc_id), n AS (SELECT session_id, count(*) AS n FROM m GROUP BY session_id) "
-                   "SELECT b.session_id, n.n, b.doc_id FROM b JOIN n ON n.session_id = b.session_id "
-                   "JOIN sessions ss ON ss.session_id = b.session_id ORDER BY b.r DESC, b.session_id LIMIT :cap")
-        else:
-            # SQLite: with min(), the bare column doc_id comes from the row holding the minimum rank
-            sql = ("SELECT d.session_id, count(*) AS n, m.doc_id, min(m.rank) AS best FROM "
-                   "(SELECT rowid AS doc_id, rank FROM ui_fts WHERE ui_fts MATCH :q) m "
-                   "JOIN ui_docs d ON d.doc_id = m.doc_id JOIN sessions ss ON ss.session_id = d.session_id "
-                   "GROUP BY d.session_id ORDER BY best, d.session_id LIMIT :cap")
+            return Ranking([], False)
+        pg = self.dialect == "postgresql"
         with self.store._read() as conn:
-            return [(r[0], int(r[1]), int(r[2])) for r in conn.execute(text(sql), {"q": match, "cap": cap})]
+            count_sql = ("SELECT count(*) FROM ui_docs WHERE tsv @@ to_tsquery('simple', :q)" if pg
+                         else "SELECT count(*) FROM ui_fts WHERE ui_fts MATCH :q")
+            matches = conn.execute(text(count_sql), {"q": match}).scalar_one()
+            capped = matches > cap
+            if pg and not capped:
+                sql = ("WITH m AS (SELECT d.session_id, d.doc_id, ts_rank(d.tsv, to_tsquery('simple', :q)) AS r "
+                       "FROM ui_docs d WHERE d.tsv @@ to_tsquery('simple', :q)), "
+                       "b AS (SELECT DISTINCT ON (session_id) session_id, doc_id, r FROM m "
+                       "ORDER BY session_id, r DESC, doc_id), n AS (SELECT session_id, count(*) AS n FROM m "
+                       "GROUP BY session_id) SELECT b.session_id, n.n, b.doc_id FROM b JOIN n "
+                       "ON n.session_id = b.session_id JOIN sessions ss ON ss.session_id = b.session_id "
+                       "ORDER BY b.r DESC, b.session_id")
+            elif pg:
+                sql = ("SELECT g.session_id, g.n, g.doc FROM (SELECT d.session_id, count(*) AS n, "
+                       "max(d.doc_id) AS doc FROM (SELECT doc_id FROM ui_docs WHERE tsv @@ to_tsquery('simple', :q) "
+                       "ORDER BY doc_id DESC LIMIT :cap) m JOIN ui_docs d ON d.doc_id = m.doc_id "
+                       "GROUP BY d.session_id) g JOIN sessions ss ON ss.session_id = g.session_id "
+                       "ORDER BY g.doc DESC")
+            elif not capped:
+                # SQLite: with min(), the bare column doc_id comes from the row holding the minimum rank
+                sql = ("SELECT d.session_id, count(*) AS n, m.doc_id, min(m.rank) AS best FROM "
+                       "(SELECT rowid AS doc_id, rank FROM ui_fts WHERE ui_fts MATCH :q) m "
+                       "JOIN ui_docs d ON d.doc_id = m.doc_id JOIN sessions ss ON ss.session_id = d.session_id "
+                       "GROUP BY d.session_id ORDER BY best, d.session_id")
+            else:
+                sql = ("SELECT g.session_id, g.n, g.doc FROM (SELECT d.session_id, count(*) AS n, "
+                       "max(d.doc_id) AS doc FROM (SELECT rowid AS doc_id FROM ui_fts WHERE ui_fts MATCH :q "
+                       "ORDER BY rowid DESC LIMIT :cap) m JOIN ui_docs d ON d.doc_id = m.doc_id "
+                       "GROUP BY d.session_id) g JOIN sessions ss ON ss.session_id = g.session_id "
+                       "ORDER BY g.doc DESC")
+            rows = conn.execute(text(sql), {"q": match, "cap": cap})
+            return Ranking([(r[0], int(r[1]), int(r[2])) for r in rows], capped)
 
     def snippets(self, query: str, doc_ids: list[int]) -> dict[int, tuple[str, str, str]]:
-        """Per doc: (event id, type, snippet); the matched words are between \\x02 and \\x03."""
-        match = self._match(query)
+        """Per doc: (event id, type, snippet); the matched words are between \\x02 and \\x03. Cut here from the
+        docs' text (read by primary key), not by the database's snippet functions, which re-run the query."""
+        words = query_words(query)
         out: dict[int, tuple[str, str, str]] = {}
-        if not match:
+        if not words or not doc_ids:
             return out
-        if self.dialect == "postgresql":
-            sql = ("SELECT d.event_id, d.type, ts_headline('simple', d.body, to_tsquery('simple', :q), "
-                   "'StartSel=\x02, StopSel=\x03, MaxWords=24, MinWords=8, MaxFragments=1, "
-                   "FragmentDelimiter=…') FROM ui_docs d WHERE d.doc_id = :d")
-        else:
-            sql = ("SELECT d.event_id, d.type, snippet(ui_fts, 0, char(2), char(3), '…', 16) FROM ui_fts "
-                   "JOIN ui_docs d ON d.doc_id = ui_fts.rowid WHERE ui_fts MATCH :q AND ui_fts.rowid = :d")
         with self.store._read() as conn:
-            for doc in doc_ids:
-                row = conn.execute(text(sql), {"q": match, "d": doc}).first()
-                if row is not None:
-                    out[doc] = (row[0], row[1], row[2])
+            for start in range(0, len(doc_ids), KEY_CHUNK):
+                chunk = doc_ids[start:start + KEY_CHUNK]
+                names = ", ".join(f":d{i}" for i in range(len(chunk)))
+                rows = conn.execute(text(f"SELECT doc_id, event_id, type, body FROM ui_docs WHERE doc_id IN ({names})"),
+                                    {f"d{i}": d for i, d in enumerate(chunk)})
+                for doc_id, event_id, event_type, body in rows:
+                    out[int(doc_id)] = (event_id, event_type, snippet(body or "", words))
         return out
 
     def _match(self, query: str) -> str:

@@ -189,7 +189,9 @@ class App:
                                "page": page, "per": per}
         hits: dict[str, dict[str, Any]] = {}
         if query:
-            ranked = self.indexer.index.ranked(query)
+            ranking = self.indexer.index.ranked(query)
+            ranked = ranking.sessions
+            out["capped"] = ranking.capped
             filtered = flt != SessionFilter()
             if sort == "rank" and not filtered:
                 chosen = ranked[(page - 1) * per:page * per]

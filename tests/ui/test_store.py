@@ -129,3 +129,18 @@ def test_windows_of_a_session(store: EventStore) -> None:
     assert browser.event_window("sesn_w", "nope", 10) is None
     copies = browser.copies("sesn_w", ["sevt_00000003", "sevt_00000004"])
     assert [c.event_id for c in copies] == ["sevt_00000003", "sevt_00000004"]
+
+
+def test_a_word_in_most_of_the_archive_ranks_the_latest_matches(store: EventStore) -> None:
+    _fill(store)
+    index = SearchIndex(store)
+    index.catch_up()
+    full = index.ranked("gateway")
+    assert not full.capped and [s for s, _, _ in full.sessions] == ["sesn_a"]
+    store.append(raws([message(40, "gateway again")], session="sesn_b"))
+    index.catch_up()
+    capped = index.ranked("gateway", cap=1)
+    assert capped.capped and [s for s, _, _ in capped.sessions] == ["sesn_b"]  # the most recent match
+    assert index.ranked("gateway", cap=3).sessions[0][0] in ("sesn_a", "sesn_b")
+    found = index.snippets("gateway", [capped.sessions[0][2]])
+    assert next(iter(found.values()))[2] == "\x02gateway\x03 again"
