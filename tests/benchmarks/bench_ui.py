@@ -197,6 +197,7 @@ def main() -> None:
                 "search_unique_word": _timed(base + f"/?q={UNIQUE_WORD}"),
                 "search_common_word": _timed(base + "/?q=repository"),
                 "api_sessions": _timed(base + "/api/sessions"),
+                "session_page_100k_events": _timed(base + f"/sessions/{big}"),
             }
             browser = _browser_times(base, big, late_event)
         finally:

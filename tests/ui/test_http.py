@@ -257,3 +257,10 @@ def test_beyond_loopback_without_a_token_the_command_refuses(archive: Archive, m
     assert len(lines) == 1 and "without a token" in lines[0] and "Traceback" not in result.output
     short = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--token", "short", "--db", archive.url])
     assert short.exit_code != 0 and len(short.stderr.strip().splitlines()) == 1
+
+
+def test_an_unmigrated_log_is_one_clear_line(tmp_path: object) -> None:
+    result = CliRunner().invoke(cli, ["ui", "--db", f"sqlite:///{tmp_path}/empty.db", "--port", "0"])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "recorder db upgrade" in lines[0]
