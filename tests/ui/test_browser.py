@@ -198,3 +198,21 @@ def test_compliance_page_verifies(watched: Watched, screenshots: Path) -> None:
     page.wait_for_selector(".verdict.ok")
     page.screenshot(path=str(screenshots / "compliance.png"), full_page=True)
     watched.check()
+
+
+def test_new_events_appear_without_a_reload(watched: Watched, archive: Archive, screenshots: Path) -> None:
+    from recorder.store import EventStore
+    from tests.helpers import message, raws
+
+    sid = archive.sessions["unique"]
+    page = watched.page
+    page.goto(watched.base + f"/sessions/{sid}")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+    page.evaluate("document.body.dataset.marker = 'same page'")
+    with EventStore(archive.url) as store:
+        store.append(raws([message(90, "a message recorded while you watch")], session=sid))
+    page.wait_for_selector("#live-events li", timeout=15_000)
+    assert "a message recorded while you watch" in page.locator("#live-events").inner_text()
+    assert page.evaluate("document.body.dataset.marker") == "same page"  # no reload happened
+    page.screenshot(path=str(screenshots / "live.png"), full_page=True)
+    watched.check()
