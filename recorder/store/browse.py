@@ -40,6 +40,8 @@ SORTS = {
     "tokens": "coalesce(u.tokens, 0)",
     "list_cost": "list_cost",  # see Browser._cost
 }
+# PostgreSQL's json operators refuse a document holding the escape \u0000 (valid JSON, not storable as text).
+_PG_PARSABLE = "strpos(s.snapshot, '\\u0000') = 0"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
@@ -139,8 +141,8 @@ class Browser:
         """The list cost a row shows: the latest session.usage event's, else the snapshot's (minor units unless the
         amount has a decimal point, as :func:`recorder.money.money_amount` reads it; USD exponent)."""
         if self.dialect == "postgresql":
-            amount = ("(CASE WHEN s.snapshot LIKE '%list_cost%' THEN (s.snapshot::json #>> '{usage,list_cost,amount}') "
-                      "END)")
+            amount = (f"(CASE WHEN s.snapshot LIKE '%list_cost%' AND {_PG_PARSABLE} THEN "
+                      "(s.snapshot::json #>> '{usage,list_cost,amount}') END)")
             snapshot = (f"(CASE WHEN {amount} ~ '^[0-9]+$' THEN {amount}::numeric / 100 "
                         f"WHEN {amount} ~ '^[0-9]*[.][0-9]+$' THEN {amount}::numeric END)::float")
         else:
@@ -151,7 +153,8 @@ class Browser:
 
     def _archived(self) -> str:
         if self.dialect == "postgresql":
-            return "(CASE WHEN s.snapshot LIKE '%archived_at%' THEN (s.snapshot::json ->> 'archived_at') END)"
+            return (f"(CASE WHEN s.snapshot LIKE '%archived_at%' AND {_PG_PARSABLE} THEN "
+                    "(s.snapshot::json ->> 'archived_at') END)")
         return "(CASE WHEN json_valid(s.snapshot) THEN json_extract(s.snapshot, '$.archived_at') END)"
 
     # ----------------------------------------------------------------------------------- sessions

@@ -94,7 +94,8 @@ def event_text(event_type: str, data: dict[str, Any]) -> str | None:
         body = content_text(data.get("error"))
     else:
         return None
-    body = _SURROGATE.sub("\ufffd", body.strip()[:BODY_LIMIT])  # lone surrogates: valid JSON, not storable text
+    # lone surrogates and NUL: valid JSON, not storable as text (NUL on PostgreSQL)
+    body = _SURROGATE.sub("\ufffd", body.strip()[:BODY_LIMIT]).replace("\x00", "\ufffd")
     return body or None
 
 
