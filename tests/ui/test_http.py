@@ -264,3 +264,17 @@ def test_an_unmigrated_log_is_one_clear_line(tmp_path: object) -> None:
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "recorder db upgrade" in lines[0]
+
+
+def test_a_port_in_use_is_one_clear_line(archive: Archive) -> None:
+    from recorder.ui.server import listen
+
+    taken = listen("127.0.0.1", 0)
+    try:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["ui", "--db", archive.url, "--port", str(port)])
+    finally:
+        taken.close()
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0]
