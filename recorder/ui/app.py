@@ -9,16 +9,18 @@ route answers GET (and HEAD) only, so nothing here can change the log.
     /usage                      charts and tables of the analytics read model    /api/usage, /api/tools,
                                                                                  /api/latency
     /compliance                 verification (on demand), holds, audit, anchors  /api/compliance
+
+The data behind the pages: :mod:`recorder.store` (``Browser``, ``SearchIndex``), :mod:`.viewer` (the transcript
+and the thread tree), :mod:`.reports` (analytics), :mod:`.checks` (verification).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -35,14 +37,14 @@ from recorder.errors import ConfigError, NotFound, RecorderError
 from recorder.events import format_time
 from recorder.render import display, html_assets
 from recorder.store import SESSION_SORTS as SORTS
-from recorder.store import TOKEN_FIELDS, Browser, EventStore, SessionFilter, event_text
-from recorder.ui import safe
+from recorder.store import Browser, EventStore, SessionFilter, event_text
+from recorder.ui import reports, safe
+from recorder.ui.checks import Checks
 from recorder.ui.indexer import Indexer
-from recorder.ui.viewer import WINDOW, viewer_page
+from recorder.ui.viewer import WINDOW, thread_tree, viewer_page
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
-USAGE_GROUPS = ("day", "agent", "model", "session", "thread")
 
 
 @dataclass
@@ -98,39 +100,6 @@ def _int(value: str | None, default: int, low: int = 0, high: int = 10**9) -> in
         return default
 
 
-def _thread_tree(threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Threads in tree order with their depth and their totals: own figures plus their sub-agents'."""
-    from decimal import Decimal
-
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    ids = {t["thread_id"] for t in threads}
-    for thread in threads:
-        parent = thread["parent_thread_id"] if thread["parent_thread_id"] in ids else None
-        children.setdefault(parent, []).append(thread)
-    out: list[dict[str, Any]] = []
-
-    def visit(thread: dict[str, Any], depth: int) -> tuple[int, int, Decimal | None]:
-        thread["depth"] = depth
-        out.append(thread)
-        tokens = sum(thread[name] for name in TOKEN_FIELDS)
-        thread["tokens"] = tokens
-        requests = thread["model_requests"]
-        cost = Decimal(thread["list_cost"]) if thread["list_cost"] is not None else None
-        for child in children.get(thread["thread_id"], []):
-            child_tokens, child_requests, child_cost = visit(child, depth + 1)
-            tokens += child_tokens
-            requests += child_requests
-            if child_cost is not None:
-                cost = child_cost if cost is None else cost + child_cost
-        thread["total_tokens"], thread["total_model_requests"] = tokens, requests
-        thread["total_list_cost"] = str(cost) if cost is not None else None
-        return tokens, requests, cost
-
-    for root in children.get(None, []):
-        visit(root, 0)
-    return out
-
-
 class App:
     """The application's state: one EventStore, the read-model indexer, the last verification."""
 
@@ -141,9 +110,7 @@ class App:
         self.indexer = Indexer(self.store, settings.db_url, settings.analytics_db, interval=settings.index_interval)
         self.env = _environment()
         self.viewer_css = _viewer_css()
-        self.verification: dict[str, Any] | None = None
-        self.session_checks: dict[str, dict[str, Any]] = {}
-        self._verify_lock = threading.Lock()
+        self.checks = Checks(self.store, settings.anchors)
 
     # ---------------------------------------------------------------------------------- plumbing
 
@@ -253,17 +220,17 @@ class App:
                              "status": event.type.removeprefix("session.status_"),
                              "stop_reason": stop.get("type") if isinstance(stop, dict) else stop,
                              "processed_at": format_time(event.processed_at), "thread_id": event.thread_id})
-        return {"session": row.to_json(), "threads": _thread_tree([t.to_json() for t in threads]),
+        return {"session": row.to_json(), "threads": thread_tree([t.to_json() for t in threads]),
                 "statuses": statuses,
                 "files": self.browser.files(row.session_id),
-                "verification": self.session_checks.get(row.session_id)}
+                "verification": self.checks.sessions.get(row.session_id)}
 
     def session(self, request: Request) -> Response:
         self.indexer.catch_up()
         row = self._session(request)
         q = request.query_params
         if q.get("verify"):
-            self.verify_session(row.session_id)
+            self.checks.verify_session(row.session_id)
         window = _int(q.get("window"), 1, 1) - 1 if q.get("window") else None
         viewer = viewer_page(self.store, self.browser, row.session_id, row.events, window=window,
                              event_id=q.get("event"))
@@ -313,106 +280,40 @@ class App:
                         headers={"content-disposition": f'attachment; filename="{ascii_name}"',
                                  "cache-control": "no-store"})
 
-    def verify_session(self, session_id: str) -> dict[str, Any]:
-        from recorder.compliance.verify import verify
-
-        with self._verify_lock:
-            report = verify(self.store, [session_id], workers=1)
-        result = {"ok": report.ok, "summary": report.summary(), "checked_at": format_time(datetime.now(UTC)),
-                  "report": report.to_json()}
-        self.session_checks[session_id] = result
-        return result
-
     # ------------------------------------------------------------------------------------ usage
 
-    def _window(self, request: Request) -> Any:
-        from analytics.window import window
-
-        q = request.query_params
-        return window(q.get("since") or None, q.get("until") or None)
-
-    def usage_data(self, request: Request, kind: str) -> list[dict[str, Any]]:
-        import json
-
-        from analytics import output, queries
-
-        by = request.query_params.get("by") or ("day" if kind == "usage" else "model")
-        if by not in USAGE_GROUPS:
-            raise ConfigError(f"unknown group {by!r}; one of {', '.join(USAGE_GROUPS)}")
-        win = self._window(request)
-        with self.indexer.analytics() as projection:
-            if kind == "usage":
-                report = queries.usage(projection, by, win)
-            elif kind == "latency":
-                report = queries.latency(projection, by, win)
-            else:
-                report = queries.tool_stats(projection, window=win)
-        return json.loads(output.to_json(report))
-
     def usage(self, request: Request) -> Response:
-        q = request.query_params
-        by = q.get("by") or "day"
-        usage = self.usage_data(request, "usage")
-        tools = self.usage_data(request, "tools")
-        latency = self.usage_data(request, "latency") if by in ("model", "agent", "day") else \
-            self._latency_by_model(request)
+        params = request.query_params
+        by = params.get("by") or "day"
+        usage = reports.rows(self.indexer, params, "usage")
+        tools = reports.rows(self.indexer, params, "tools")
+        latency = reports.rows(self.indexer, params, "latency", by if by in ("model", "agent", "day") else "model")
         return self.page("usage.html", request, by=by, usage=usage, tools=tools, latency=latency,
-                         groups=USAGE_GROUPS)
-
-    def _latency_by_model(self, request: Request) -> list[dict[str, Any]]:
-        import json
-
-        from analytics import output, queries
-
-        with self.indexer.analytics() as projection:
-            return json.loads(output.to_json(queries.latency(projection, "model", self._window(request))))
+                         groups=reports.GROUPS)
 
     def api_usage(self, request: Request) -> Response:
-        return self.json(self.usage_data(request, "usage"))
+        return self.json(reports.rows(self.indexer, request.query_params, "usage"))
 
     def api_tools(self, request: Request) -> Response:
-        return self.json(self.usage_data(request, "tools"))
+        return self.json(reports.rows(self.indexer, request.query_params, "tools"))
 
     def api_latency(self, request: Request) -> Response:
-        return self.json(self.usage_data(request, "latency"))
+        return self.json(reports.rows(self.indexer, request.query_params, "latency"))
 
     # ------------------------------------------------------------------------------- compliance
 
-    def anchors(self) -> list[dict[str, Any]]:
-        from recorder.compliance import anchor
-
-        out = []
-        for path in self.settings.anchors:
-            try:
-                out.append({"path": path, **anchor.load(path).summary()})
-            except RecorderError as err:
-                out.append({"path": path, "error": str(err)})
-        return out
-
-    def verify_log(self) -> dict[str, Any]:
-        from recorder.compliance import anchor
-        from recorder.compliance.verify import verify
-
-        anchors = [a for a in self.anchors() if "error" not in a]
-        latest = max(anchors, key=lambda a: a["created_at"])["path"] if anchors else None
-        with self._verify_lock:
-            report = verify(self.store, anchor=anchor.load(latest) if latest else None)
-        self.verification = {"ok": report.ok, "summary": report.summary(), "anchor": latest,
-                             "checked_at": format_time(datetime.now(UTC)), "report": report.to_json()}
-        return self.verification
-
     def compliance_data(self) -> dict[str, Any]:
-        return {"verification": self.verification, "holds": self.browser.holds(), "audit": self.browser.audit(),
-                "anchors": self.anchors()}
+        return {"verification": self.checks.last, "holds": self.browser.holds(), "audit": self.browser.audit(),
+                "anchors": self.checks.anchors()}
 
     def compliance(self, request: Request) -> Response:
         if request.query_params.get("verify"):
-            self.verify_log()
+            self.checks.verify_log()
         return self.page("compliance.html", request, data=self.compliance_data())
 
     def api_compliance(self, request: Request) -> Response:
         if request.query_params.get("verify"):
-            self.verify_log()
+            self.checks.verify_log()
         return self.json(self.compliance_data())
 
     # ----------------------------------------------------------------------------------- assets

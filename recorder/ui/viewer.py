@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from recorder.render.html import page_data
 from recorder.replay.fold import fold
 from recorder.replay.meta import SessionMeta, load_meta
 from recorder.replay.timeline import merge_streams, read_timeline
-from recorder.store import Browser, EventStore, StoredEvent
+from recorder.store import TOKEN_FIELDS, Browser, EventStore, StoredEvent
 from recorder.ui.safe import clean_data
 
 WINDOW = 2000
@@ -70,3 +71,34 @@ def _merged(rows: list[StoredEvent], meta: SessionMeta) -> Any:
         streams.append((None, by_stream.pop(None)))
     streams.extend(by_stream.items())
     return merge_streams(streams, primary_thread_id=meta.primary_thread_id)
+
+
+def thread_tree(threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Threads in tree order with their depth and their totals: own figures plus their sub-agents'."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    ids = {t["thread_id"] for t in threads}
+    for thread in threads:
+        parent = thread["parent_thread_id"] if thread["parent_thread_id"] in ids else None
+        children.setdefault(parent, []).append(thread)
+    out: list[dict[str, Any]] = []
+
+    def visit(thread: dict[str, Any], depth: int) -> tuple[int, int, Decimal | None]:
+        thread["depth"] = depth
+        out.append(thread)
+        tokens = sum(thread[name] for name in TOKEN_FIELDS)
+        thread["tokens"] = tokens
+        requests = thread["model_requests"]
+        cost = Decimal(thread["list_cost"]) if thread["list_cost"] is not None else None
+        for child in children.get(thread["thread_id"], []):
+            child_tokens, child_requests, child_cost = visit(child, depth + 1)
+            tokens += child_tokens
+            requests += child_requests
+            if child_cost is not None:
+                cost = child_cost if cost is None else cost + child_cost
+        thread["total_tokens"], thread["total_model_requests"] = tokens, requests
+        thread["total_list_cost"] = str(cost) if cost is not None else None
+        return tokens, requests, cost
+
+    for root in children.get(None, []):
+        visit(root, 0)
+    return out
