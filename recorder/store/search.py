@@ -322,6 +322,7 @@ class SearchIndex:
             elif doc.type == "session.deleted":
                 s["deleted"] = doc.processed_at or utcnow()
         existing = self._existing_sessions(conn, list(sessions))
+        inserts, updates = [], []
         for session_id, s in sessions.items():
             tokens = sum(s[name] for name in TOKEN_FIELDS)
             cost = s["cost"] or (None, None, None, None)
@@ -329,40 +330,30 @@ class SearchIndex:
                       **{f"t{n}": s[name] for n, name in enumerate(TOKEN_FIELDS)},
                       "lc": cost[0], "lv": cost[1], "cur": cost[2], "lp": cost[3],
                       "first": s["first"], "last": s["last"], "del": s["deleted"]}
-            if session_id in existing:
-                conn.execute(_typed(text(
-                    "UPDATE ui_sessions SET events = events + :ev, model_requests = model_requests + :mr, "
-                    "input_tokens = input_tokens + :t0, output_tokens = output_tokens + :t1, "
-                    "cache_read_input_tokens = cache_read_input_tokens + :t2, "
-                    "cache_creation_input_tokens = cache_creation_input_tokens + :t3, tokens = tokens + :tok, "
-                    "list_cost = CASE WHEN :lp IS NULL THEN list_cost ELSE :lc END, "
-                    "list_cost_value = CASE WHEN :lp IS NULL THEN list_cost_value ELSE :lv END, "
-                    "currency = CASE WHEN :lp IS NULL THEN currency ELSE :cur END, "
-                    "list_cost_position = coalesce(:lp, list_cost_position), "
-                    "first_event_at = CASE WHEN first_event_at IS NULL OR :first < first_event_at THEN "
-                    "coalesce(:first, first_event_at) ELSE first_event_at END, "
-                    "last_event_at = CASE WHEN last_event_at IS NULL OR :last > last_event_at THEN "
-                    "coalesce(:last, last_event_at) ELSE last_event_at END, "
-                    "deleted_at = coalesce(deleted_at, :del) WHERE session_id = :s")), values)
-            else:
-                conn.execute(_typed(text(
-                    "INSERT INTO ui_sessions (session_id, events, model_requests, input_tokens, output_tokens, "
-                    "cache_read_input_tokens, cache_creation_input_tokens, tokens, list_cost, list_cost_value, "
-                    "currency, list_cost_position, first_event_at, last_event_at, deleted_at) VALUES (:s, :ev, :mr, "
-                    ":t0, :t1, :t2, :t3, :tok, :lc, :lv, :cur, :lp, :first, :last, :del)")), values)
-        for (session_id, thread_id), sums in threads.items():
-            values = {"s": session_id, "t": thread_id, "mr": sums[0], "a": sums[1], "b": sums[2], "c": sums[3],
-                      "d": sums[4]}
-            updated = conn.execute(text(
-                "UPDATE ui_threads SET model_requests = model_requests + :mr, input_tokens = input_tokens + :a, "
-                "output_tokens = output_tokens + :b, cache_read_input_tokens = cache_read_input_tokens + :c, "
-                "cache_creation_input_tokens = cache_creation_input_tokens + :d "
-                "WHERE session_id = :s AND thread_id = :t"), values)
-            if not updated.rowcount:
-                conn.execute(text(
-                    "INSERT INTO ui_threads (session_id, thread_id, model_requests, input_tokens, output_tokens, "
-                    "cache_read_input_tokens, cache_creation_input_tokens) VALUES (:s, :t, :mr, :a, :b, :c, :d)"),
-                    values)
+            (updates if session_id in existing else inserts).append(values)
+        if updates:  # one statement, many parameter sets: compiled once per batch
+            conn.execute(_UPDATE_SESSION, updates)
+        if inserts:
+            conn.execute(_INSERT_SESSION, inserts)
+        known = self._existing_threads(conn, list(sessions)) if threads else set()
+        rows = [{"s": session_id, "t": thread_id, "mr": sums[0], "a": sums[1], "b": sums[2], "c": sums[3],
+                 "d": sums[4]} for (session_id, thread_id), sums in threads.items()]
+        thread_updates = [r for r in rows if (r["s"], r["t"]) in known]
+        thread_inserts = [r for r in rows if (r["s"], r["t"]) not in known]
+        if thread_updates:
+            conn.execute(_UPDATE_THREAD, thread_updates)
+        if thread_inserts:
+            conn.execute(_INSERT_THREAD, thread_inserts)
+
+    def _existing_threads(self, conn: Connection, session_ids: list[str]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(session_ids), KEY_CHUNK):
+            chunk = session_ids[start:start + KEY_CHUNK]
+            names = ", ".join(f":s{i}" for i in range(len(chunk)))
+            result = conn.execute(text(f"SELECT session_id, thread_id FROM ui_threads WHERE session_id IN ({names})"),
+                                  {f"s{i}": s for i, s in enumerate(chunk)})
+            found.update((r[0], r[1]) for r in result)
+        return found
 
     def _existing_sessions(self, conn: Connection, session_ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -470,6 +461,35 @@ def _typed(statement: TextClause) -> TextClause:
         bindparam("lp", type_=BigInteger()), bindparam("lc", type_=Text()), bindparam("lv", type_=Float()),
         bindparam("cur", type_=String()), bindparam("first", type_=DateTime()), bindparam("last", type_=DateTime()),
         bindparam("del", type_=DateTime()))
+
+
+_UPDATE_SESSION = _typed(text(
+    "UPDATE ui_sessions SET events = events + :ev, model_requests = model_requests + :mr, "
+    "input_tokens = input_tokens + :t0, output_tokens = output_tokens + :t1, "
+    "cache_read_input_tokens = cache_read_input_tokens + :t2, "
+    "cache_creation_input_tokens = cache_creation_input_tokens + :t3, tokens = tokens + :tok, "
+    "list_cost = CASE WHEN :lp IS NULL THEN list_cost ELSE :lc END, "
+    "list_cost_value = CASE WHEN :lp IS NULL THEN list_cost_value ELSE :lv END, "
+    "currency = CASE WHEN :lp IS NULL THEN currency ELSE :cur END, "
+    "list_cost_position = coalesce(:lp, list_cost_position), "
+    "first_event_at = CASE WHEN first_event_at IS NULL OR :first < first_event_at THEN "
+    "coalesce(:first, first_event_at) ELSE first_event_at END, "
+    "last_event_at = CASE WHEN last_event_at IS NULL OR :last > last_event_at THEN "
+    "coalesce(:last, last_event_at) ELSE last_event_at END, "
+    "deleted_at = coalesce(deleted_at, :del) WHERE session_id = :s"))
+_INSERT_SESSION = _typed(text(
+    "INSERT INTO ui_sessions (session_id, events, model_requests, input_tokens, output_tokens, "
+    "cache_read_input_tokens, cache_creation_input_tokens, tokens, list_cost, list_cost_value, "
+    "currency, list_cost_position, first_event_at, last_event_at, deleted_at) VALUES (:s, :ev, :mr, "
+    ":t0, :t1, :t2, :t3, :tok, :lc, :lv, :cur, :lp, :first, :last, :del)"))
+_UPDATE_THREAD = text(
+    "UPDATE ui_threads SET model_requests = model_requests + :mr, input_tokens = input_tokens + :a, "
+    "output_tokens = output_tokens + :b, cache_read_input_tokens = cache_read_input_tokens + :c, "
+    "cache_creation_input_tokens = cache_creation_input_tokens + :d "
+    "WHERE session_id = :s AND thread_id = :t")
+_INSERT_THREAD = text(
+    "INSERT INTO ui_threads (session_id, thread_id, model_requests, input_tokens, output_tokens, "
+    "cache_read_input_tokens, cache_creation_input_tokens) VALUES (:s, :t, :mr, :a, :b, :c, :d)")
 
 
 def _wanted(event_type: str) -> bool:
