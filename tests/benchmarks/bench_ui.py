@@ -8,7 +8,8 @@ and marked the page ready), and the same for a deep link ``?event=ID`` to an eve
 
 Targets: list page and search under 300 ms on the server; the 100k-event page interactive in under 2 s. The
 sessions are written through the store's batch append directly (not through the emulator), as a recorder
-would have written them. Times are the best of ``REPEAT`` (the first is reported too), with the load average.
+would have written them. Server times: first, best and median of ``REPEAT`` requests (the target is checked on
+the median); browser times: first and best of three page loads; with the load average.
 """
 
 from __future__ import annotations
@@ -211,9 +212,12 @@ def main() -> None:
         "load_average": load, "cpus": os.cpu_count(),
     }
     for name, t in server_times.items():
-        verdict = "met" if t["median_ms"] < TARGET_SERVER_MS else "MISSED"
+        if name.startswith("session_page"):  # part of the page's 2 s, measured in the browser below
+            verdict = "the server's share of the page below"
+        else:
+            verdict = f"target < {TARGET_SERVER_MS} ms: " + ("met" if t["median_ms"] < TARGET_SERVER_MS else "MISSED")
         print(f"{name:24s} first {t['first_ms']:7.1f} ms  best {t['best_ms']:7.1f} ms  median {t['median_ms']:7.1f} ms"
-              f"  (target < {TARGET_SERVER_MS} ms: {verdict})")
+              f"  ({verdict})")
     for name, t in browser.items():
         verdict = "met" if t["best_s"] < TARGET_PAGE_S else "MISSED"
         print(f"{name:24s} interactive in {t['best_s']:.2f} s (first {t['first_s']:.2f} s; {t['dom_rows']} rows in "
