@@ -278,13 +278,19 @@ class Browser:
         rows.sort(key=lambda r: (r.parent_thread_id is not None, 0))
         return rows
 
-    def events_of_types(self, session_id: str, prefix: str, limit: int = 500) -> list[StoredEvent]:
-        """The first ``limit`` distinct events of the session whose type starts with ``prefix``."""
+    def events_of_types(self, session_id: str, prefix: str, limit: int = 200) -> tuple[list[StoredEvent], int]:
+        """The latest ``limit`` distinct events of the session whose type starts with ``prefix`` (in order), and
+        how many there are in all."""
         with self.store._read() as conn:
+            params = {"s": session_id, "p": prefix + "%", "n": limit}
             positions = list(conn.execute(text(
-                "SELECT position FROM ui_docs WHERE session_id = :s AND type LIKE :p ORDER BY position LIMIT :n"),
-                {"s": session_id, "p": prefix + "%", "n": limit}).scalars())
-        return self._by_positions(positions)
+                "SELECT position FROM ui_docs WHERE session_id = :s AND type LIKE :p ORDER BY position DESC "
+                "LIMIT :n"), params).scalars())
+            total = len(positions)
+            if total == limit:
+                total = int(conn.execute(text(
+                    "SELECT count(*) FROM ui_docs WHERE session_id = :s AND type LIKE :p"), params).scalar_one())
+        return self._by_positions(sorted(positions)), total
 
     def _by_positions(self, positions: list[int]) -> list[StoredEvent]:
         if not positions:

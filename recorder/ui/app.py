@@ -213,7 +213,8 @@ class App:
     def session_data(self, row: Any) -> dict[str, Any]:
         threads = self.browser.threads(row.session_id)
         statuses = []
-        for event in self.browser.events_of_types(row.session_id, "session.status_"):
+        changes, count = self.browser.events_of_types(row.session_id, "session.status_")
+        for event in changes:
             data = event.data
             stop = data.get("stop_reason")
             statuses.append({"event_id": event.event_id, "type": event.type,
@@ -221,7 +222,7 @@ class App:
                              "stop_reason": stop.get("type") if isinstance(stop, dict) else stop,
                              "processed_at": format_time(event.processed_at), "thread_id": event.thread_id})
         return {"session": row.to_json(), "threads": thread_tree([t.to_json() for t in threads]),
-                "statuses": statuses,
+                "statuses": statuses, "status_changes": count,
                 "files": self.browser.files(row.session_id),
                 "verification": self.checks.sessions.get(row.session_id)}
 
