@@ -24,7 +24,7 @@ from recorder.replay.timeline import merge_streams, read_timeline
 from recorder.store import TOKEN_FIELDS, Browser, EventStore, StoredEvent
 from recorder.ui.safe import clean_data
 
-WINDOW = 2000
+WINDOW = 1000
 MAX_CHARS = 20_000
 
 

@@ -189,7 +189,7 @@ def main() -> None:
             _, body = _get(base + f"/api/sessions?q={UNIQUE_WORD}")
             found = [s["session_id"] for s in json.loads(body)["sessions"]]
             assert found == [f"sesn_bench{SESSIONS // 2:07d}"], found
-            _, body = _get(base + f"/api/sessions/{big}/transcript?window=50")
+            _, body = _get(base + f"/api/sessions/{big}/transcript?window=100")
             late = json.loads(body)["transcript"]["rows"][-1]
             late_event = late.get("id") or late["items"][-1]["id"]
             server_times = {
