@@ -27,7 +27,7 @@ test: install postgres chromium
 demo: install
 	$(PY) -m recorder demo --db sqlite:///recorder.db
 
-bench: install postgres
+bench: install postgres chromium
 	$(PY) -m tests.benchmarks
 
 lint: install

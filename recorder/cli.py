@@ -773,6 +773,44 @@ def db_roles(db_url: str, writer: str, reader: str, print_sql: bool) -> None:
     click.echo(f"roles {writer} (append only) and {reader} (read only) are granted on this database")
 
 
+# --------------------------------------------------------------------------------------------- ui
+
+
+@cli.command("ui")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8780, show_default=True, help="Port to listen on.")
+@click.option("--token", envvar="RECORDER_UI_TOKEN", metavar="TOKEN",
+              help="Require this token on every request (env RECORDER_UI_TOKEN; at least 16 characters).")
+@click.option("--analytics-db", "analytics_db", envvar="RECORDER_ANALYTICS_DB", metavar="PATH",
+              help="The analytics DuckDB file behind /usage (default as for `recorder usage`).")
+@click.option("--anchor", "anchors", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="An anchor file (`recorder anchor`) to show on /compliance and verify against (repeatable).")
+@click.option("--rebuild-index", is_flag=True, help="Rebuild the UI's search index and totals from the log first.")
+@click.option("--index-interval", type=click.FloatRange(min=0.2), default=2.0, show_default=True,
+              metavar="SECONDS", help="How often the search index catches up with the log.")
+def ui_command(db_url: str, host: str, port: int, token: str | None, analytics_db: str | None,
+               anchors: tuple[str, ...], rebuild_index: bool, index_interval: float) -> None:
+    """The archive in a browser: the session list with search, the session viewer, usage charts, compliance.
+
+    Read-only. Binds to loopback unless told otherwise; any other --host needs --token, which every request
+    must then carry (Authorization: Bearer TOKEN, or ?token=TOKEN once, which sets a cookie).
+
+    \b
+    Examples:
+      recorder ui                                   # http://127.0.0.1:8780/
+      recorder ui --db postgresql://db/recorder --host 0.0.0.0 --token "$(openssl rand -hex 16)"
+    """
+    from recorder.ui.app import Settings
+    from recorder.ui.server import serve
+
+    settings = Settings(db_url=db_url, token=token or None, analytics_db=analytics_db, anchors=list(anchors),
+                        index_interval=index_interval, rebuild_index=rebuild_index)
+    serve(settings, host=host, port=port, ready=lambda url: click.echo(f"recorder ui: serving {url} "
+                                                                        "(Ctrl-C to stop)", err=True))
+
+
 # -------------------------------------------------------------------------------------- analytics
 
 

@@ -24,6 +24,8 @@ To add a concern (a new table's SQL): a module taking a ``Database`` in its cons
 
 from recorder.store import chain, migrate
 from recorder.store.audit import AUDIT_GENESIS, audit_entry_hash, entry_is_intact
+from recorder.store.browse import SORTS as SESSION_SORTS
+from recorder.store.browse import TOKEN_FIELDS, Browser, SessionFilter, SessionPage, SessionRow, ThreadRow
 from recorder.store.catalog import Catalog
 from recorder.store.compliance import ComplianceStore, PrunedSession, position_runs
 from recorder.store.database import Database, utcnow
@@ -63,15 +65,19 @@ from recorder.store.rows import (
 )
 from recorder.store.scans import LogReader
 from recorder.store.schema import metadata
+from recorder.store.search import SearchHit, SearchIndex, SearchPage, event_text
 from recorder.store.sql import parse_url, redact
 from recorder.store.streams import SqlStreamReads, StreamReads
 from recorder.store.tail import LogTail, SqlLogTail
 
 __all__ = [
     "AUDIT_GENESIS",
+    "SESSION_SORTS",
+    "TOKEN_FIELDS",
     "AppendResult",
     "ArchivedFile",
     "AuditEntry",
+    "Browser",
     "Catalog",
     "ChainedEvent",
     "ChainedTuple",
@@ -101,7 +107,13 @@ __all__ = [
     "PrunedSession",
     "RunRow",
     "ScannedEvent",
+    "SearchHit",
+    "SearchIndex",
+    "SearchPage",
     "SessionActivity",
+    "SessionFilter",
+    "SessionPage",
+    "SessionRow",
     "SessionSummary",
     "SnapshotRow",
     "SqlLogTail",
@@ -110,9 +122,11 @@ __all__ = [
     "StreamInfo",
     "StreamReads",
     "StreamRow",
+    "ThreadRow",
     "audit_entry_hash",
     "chain",
     "entry_is_intact",
+    "event_text",
     "grant_roles",
     "metadata",
     "migrate",
