@@ -20,7 +20,8 @@ from sqlalchemy import Connection, select, text
 from recorder.events import format_time
 from recorder.money import money_amount
 from recorder.store import schema as t
-from recorder.store.log import EventStore, StoredEvent
+from recorder.store.eventstore import EventStore
+from recorder.store.rows import StoredEvent
 from recorder.store.search import db_time, read_time
 from recorder.vocabulary import TOKEN_FIELDS
 

@@ -32,7 +32,9 @@ from sqlalchemy import BigInteger, Connection, DateTime, Float, String, Text, Te
 
 from recorder import vocabulary
 from recorder.money import money_amount
-from recorder.store.log import EventStore, StoredEvent, utcnow
+from recorder.store.database import utcnow
+from recorder.store.eventstore import EventStore
+from recorder.store.rows import StoredEvent
 from recorder.vocabulary import TOKEN_FIELDS
 
 BODY_LIMIT = 50_000
