@@ -133,7 +133,7 @@ class App:
         return JSONResponse(data, status_code=status, headers={"cache-control": "no-store"})
 
     def _filter(self, request: Request) -> SessionFilter:
-        from analytics.window import parse_point
+        from recorder.analytics.window import parse_point
 
         q = request.query_params
         since = parse_point(q["since"], "since") if q.get("since") else None

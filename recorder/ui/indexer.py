@@ -75,7 +75,7 @@ class Indexer:
     @contextlib.contextmanager
     def analytics(self) -> Iterator[Any]:
         """The analytics read model, updated from the log first."""
-        from analytics.service import opened
+        from recorder.analytics.service import opened
 
         with self._analytics_lock, opened(self.db_url, self.analytics_db) as projection:
             yield projection

@@ -17,8 +17,9 @@ KINDS = ("usage", "tools", "latency")
 def rows(indexer: Indexer, params: Mapping[str, str], kind: str, by: str | None = None) -> list[dict[str, Any]]:
     """One report's rows: ``kind`` usage (grouped ``by`` or ``params["by"]``), tools or latency; windowed by
     ``params["since"]`` / ``params["until"]``."""
-    from analytics import output, queries
-    from analytics.window import window
+    from recorder.analytics import queries
+    from recorder.analytics.window import window
+    from recorder.output import formats as output
 
     by = by or params.get("by") or ("day" if kind == "usage" else "model")
     if by not in GROUPS:
