@@ -17,8 +17,7 @@ from typing import Any
 
 from recorder.emulator import Emulator
 from recorder.events import raw_event
-from recorder.store import EventStore
-from recorder.store.files import FileArchive
+from recorder.store import EventStore, FileArchive
 from tests.helpers import message, raws, span_end
 
 UNIQUE = "quetzalcoatl"

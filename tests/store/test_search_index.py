@@ -108,7 +108,7 @@ def test_index_notices_a_log_replaced_under_it(store: EventStore, backend_url: s
     _fill(store)
     index = SearchIndex(store)
     index.catch_up()
-    with store._write() as conn:  # a different log at the same positions (as after a restore elsewhere)
+    with store.write() as conn:  # a different log at the same positions (as after a restore elsewhere)
         from sqlalchemy import text
 
         conn.execute(text("UPDATE ui_index_state SET chain_hash = 'x' WHERE id = 1"))
