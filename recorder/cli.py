@@ -486,23 +486,28 @@ def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fm
 @cli.command()
 @db_option
 @click.option("--port", type=int, default=8766, show_default=True, help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs --token.")
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Pace of SSE streams relative to the recording: 2 is twice as fast, 0 as fast as possible.")
 @click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Never make a stream wait longer than this between two events.")
 @click.option("--heartbeat", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds between `ping` frames on streams.")
-@click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
+@click.option("--token", "--api-key", "token", envvar="RECORDER_SERVE_TOKEN", metavar="TOKEN",
+              help="Every request must present this as its API key (x-api-key or Authorization: Bearer). "
+                   "Required to listen beyond loopback. [env: RECORDER_SERVE_TOKEN]")
+@click.option("--max-connections", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Open connections served at once; more are answered 503.")
 def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None, heartbeat: float,
-          api_key: str | None) -> None:
+          token: str | None, max_connections: int) -> None:
     """Serve the recorded sessions over the Managed Agents API's HTTP shape (sessions, events with cursors and
     filters, SSE streams that replay at --speed, threads, files), so SDK programs run offline against the log.
-    Prints the base URL; runs until Ctrl-C."""
+    Listens on loopback by default; prints the base URL; runs until Ctrl-C."""
     from recorder.serve import run
 
-    run(db_url, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat, api_key=api_key,
-        echo=click.echo)
+    run(db_url, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat, token=token,
+        max_connections=max_connections, echo=click.echo)
 
 
 # ------------------------------------------------------------------------------------- compliance

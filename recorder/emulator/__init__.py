@@ -31,7 +31,8 @@ Public API
 ``add_standard_sessions(*, include_live=False, long_events=2000) -> list[str]``
 ``start(session_id)``, ``wait_until_finished(session_id, timeout=30.0)`` (TimeoutError), ``is_finished(...)``
 ``set_faults(session_id | None, spec | Faults | None)``, ``faults(session_id=None) -> Faults``
-``serve(host="127.0.0.1", port=0) -> ApiServer`` (``.base_url``, ``.port``, ``.requests``, ``.stop()``)
+``serve(host="127.0.0.1", port=0) -> ApiServer`` (started; ``.base_url``, ``.port``, ``.requests``, ``.stop()``);
+    ``server(host, port)`` the same, not yet started
 ``session_ids()``, ``scenario(sid)``, ``thread_ids(sid)``, ``primary_thread_id(sid)``, ``event_count(sid, tid)``
 ``ground_truth(sid, thread_id=None) -> list[dict]``, ``ground_truth_json(sid, thread_id=None) -> Iterator[str]``
 ``files(scope_id=None) -> list[dict]``, ``file(file_id)``, ``file_content(file_id) -> bytes``
@@ -73,17 +74,15 @@ only heartbeats.
 
 Serving something else
 ----------------------
-The HTTP layer (:class:`recorder.emulator.server.ApiServer`) reads from any :class:`Source`
-(:mod:`recorder.emulator.source`): sessions, threads, a stream's events for a query, a subscription to new
-events, files. ``ApiServer(source, faults=FaultBook(), api_key=None, heartbeat=5.0, host=..., port=...)``
-serves recorded sessions just as well as generated ones.
+The HTTP layer lives in :mod:`recorder.apiserver` (``ApiServer``, the ``Source`` protocol, the wire format); the
+emulator is one source behind it (plus a ``Planner``, its fault book, and a ``SessionControl`` for the API's
+writes). ``recorder serve`` puts the event log behind the same server without loading any of this package.
 """
 
+from recorder.apiserver import ApiServer, EventQuery, EventRecord, RequestRecord, Source, Subscription
 from recorder.emulator.emulator import Emulator
 from recorder.emulator.faults import FaultBook, Faults
 from recorder.emulator.scenarios import SCENARIOS
-from recorder.emulator.server import ApiServer, RequestRecord
-from recorder.emulator.source import EventQuery, EventRecord, Source, Subscription
 
 __all__ = [
     "SCENARIOS",

@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from recorder.apiserver.wire import format_micros
 from recorder.emulator import ids, text
 from recorder.emulator.snapshots import AgentSpec, SessionSnapshot, Usage, file_object
-from recorder.emulator.wire import format_micros
 
 CROSS_POSTED = frozenset({
     "session.thread_created", "session.thread_status_running", "session.thread_status_idle",

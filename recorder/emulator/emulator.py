@@ -1,4 +1,4 @@
-"""The :class:`Emulator`: generated sessions behind the :class:`~recorder.emulator.source.Source` protocol, plus
+"""The :class:`Emulator`: generated sessions behind the :class:`~recorder.apiserver.source.Source` protocol, plus
 the handles tests need (ground truth, faults, live control, serving)."""
 
 from __future__ import annotations
@@ -9,17 +9,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from recorder.apiserver import ApiServer, EventQuery, EventRecord
+from recorder.apiserver.wire import now_micros, parse_micros
 from recorder.emulator import ids
 from recorder.emulator.builder import default_resources
 from recorder.emulator.faults import FaultBook, Faults
 from recorder.emulator.lazy import LongStream
 from recorder.emulator.scenarios import SCENARIOS, Context, agent
-from recorder.emulator.server import ApiServer
 from recorder.emulator.session import EmulatedSession
 from recorder.emulator.snapshots import SessionSnapshot, file_object
-from recorder.emulator.source import EventQuery, EventRecord
 from recorder.emulator.streams import StreamLog, Subscriber
-from recorder.emulator.wire import now_micros, parse_micros
 from recorder.errors import ConfigError, NotFound
 
 EPOCH = parse_micros("2026-03-02T09:00:00Z")  # finished sessions start from here, three hours apart
@@ -135,8 +134,11 @@ class Emulator:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> ApiServer:
         """Start serving in a background thread; use the result as a context manager (or call ``stop()``)."""
-        server = _EmulatorServer(self, host, port)
-        return server.start()
+        return self.server(host, port).start()
+
+    def server(self, host: str = "127.0.0.1", port: int = 0) -> ApiServer:
+        """A server over this emulator, bound but not started (``start()``, or a context manager)."""
+        return _EmulatorServer(self, host, port)
 
     def close(self) -> None:
         """Stop every live session's playback."""
@@ -276,8 +278,8 @@ class _EmulatorServer(ApiServer):
     """An :class:`ApiServer` over an emulator that starts its live sessions when serving begins."""
 
     def __init__(self, emulator: Emulator, host: str, port: int) -> None:
-        super().__init__(emulator, faults=emulator.fault_book, api_key=emulator.api_key,
-                         heartbeat=emulator.heartbeat, host=host, port=port,
+        super().__init__(emulator, planner=emulator.fault_book, control=emulator, api_key=emulator.api_key,
+                         heartbeat=emulator.heartbeat, host=host, port=port, name="managed-agents-emulator",
                          on_start=emulator._serving_started)
         self.emulator = emulator
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from recorder.apiserver.source import EventRecord
+from recorder.apiserver.wire import dumps, format_micros
 from recorder.emulator import ids, text
 from recorder.emulator.snapshots import SessionSnapshot, Usage
-from recorder.emulator.source import EventRecord
 from recorder.emulator.streams import IndexedStream
-from recorder.emulator.wire import dumps, format_micros
 
 SLOTS = (
     "user.message", "session.status_running", "span.model_request_start", "agent.thinking", "agent.tool_use",

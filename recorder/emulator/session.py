@@ -17,11 +17,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from recorder.apiserver.wire import dumps, format_micros, now_micros
 from recorder.emulator.builder import Emission, FileSpec, Script
 from recorder.emulator.lazy import LongStream, long_snapshot
 from recorder.emulator.snapshots import SessionSnapshot
 from recorder.emulator.streams import IndexedStream, StreamLog
-from recorder.emulator.wire import dumps, format_micros, now_micros
 
 
 class EmulatedSession:

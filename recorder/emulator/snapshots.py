@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from recorder.emulator.wire import format_micros
+from recorder.apiserver.wire import format_micros
 from recorder.money import minor_units
 
 # List prices in USD per million tokens: input, output, cache write (5 min), cache read.

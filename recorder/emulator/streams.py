@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import Any
 
-from recorder.emulator.source import EventQuery, EventRecord
+from recorder.apiserver.source import EventQuery, EventRecord
 
 
 class IndexedStream:
@@ -92,7 +92,7 @@ _END = object()
 
 
 class Subscriber:
-    """A subscription to a :class:`StreamLog` (see :class:`recorder.emulator.source.Subscription`)."""
+    """A subscription to a :class:`StreamLog` (see :class:`recorder.apiserver.source.Subscription`)."""
 
     def __init__(self, log: StreamLog | None) -> None:
         self._log = log

@@ -14,8 +14,8 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from recorder.apiserver.wire import format_micros, parse_micros
 from recorder.emulator import Emulator, EventQuery
-from recorder.emulator.wire import format_micros, parse_micros
 
 ROOT = Path(__file__).resolve().parents[2]
 
