@@ -3,6 +3,7 @@
 Only this package touches SQLAlchemy connections and driver errors.
 """
 
+from recorder.store.lifecycle import Delivery, Lifecycle, SessionState
 from recorder.store.log import (
     AppendResult,
     Checkpoint,
@@ -12,4 +13,7 @@ from recorder.store.log import (
     StreamInfo,
 )
 
-__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo"]
+__all__ = [
+    "AppendResult", "Checkpoint", "Delivery", "EventStore", "Lifecycle", "SessionState", "SessionSummary",
+    "StoredEvent", "StreamInfo",
+]
