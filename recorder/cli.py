@@ -140,9 +140,24 @@ def _time_option(value: str | None) -> Any:
 @cli.command()
 @db_option
 @click.argument("session_ids", nargs=-1, metavar="[SESSION_ID]...")
-@click.option("--all", "all_sessions", is_flag=True, help="Record every session `sessions.list` returns.")
+@click.option("--all", "all_sessions", is_flag=True,
+              help="Every session `sessions.list` returns, archived included (without --follow: only those that "
+              "changed since they were last recorded).")
 @click.option("--follow", is_flag=True,
-              help="Keep recording until each session terminates (with --all: keep discovering new sessions).")
+              help="Follow each session until it is settled, closed or deleted (with --all: run as a service until "
+              "the deadline or a signal, fed by webhooks and a list sweep).")
+@click.option("--settle", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+              help="With --follow: how long an idle session (not waiting for the client) must stay quiet to be "
+              "settled.")
+@click.option("--listen", metavar="HOST:PORT",
+              help="With --all --follow: take signed webhooks at POST http://HOST:PORT/webhooks (key from "
+              "ANTHROPIC_WEBHOOK_SIGNING_KEY; loopback when HOST is left out).")
+@click.option("--sweep-interval", type=click.FloatRange(min=0.05), default=60.0, show_default=True,
+              metavar="SECONDS", help="With --all --follow: seconds between `sessions.list` sweeps (the backstop "
+              "for webhooks that never came).")
+@click.option("--max-rpm", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
+              help="At most N API requests per minute over the whole run (0: no limit); the organization's read "
+              "limit of 1,200 is shared with production. A 429 lowers the rate for a while.")
 @click.option("--mode", type=click.Choice(["auto", "stream", "poll"]), default="auto", show_default=True,
               help="stream: SSE stream consolidated with history; poll: page through history; auto: stream live "
               "sessions (with --follow), poll finished ones.")
@@ -167,8 +182,9 @@ def _time_option(value: str | None) -> Any:
 @click.option("--json/--no-json", "as_json", default=None,
               help="One JSON object per session on stdout (default when stdout is not a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Report retries and reconnects even when not on a terminal.")
-def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, mode: str,
-           deadline: float | None, request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
+def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, settle: float,
+           listen: str | None, sweep_interval: float, max_rpm: int, mode: str, deadline: float | None,
+           request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
            concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, no_files: bool,
            refresh: bool, as_json: bool | None, verbose: bool) -> None:
     """Record sessions from the Managed Agents API into the event log: every event exactly once, as delivered.
@@ -176,8 +192,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     \b
     Examples:
       recorder record sesn_011CZx...                 # what exists now, then exit
-      recorder record --all --follow                 # everything, and keep going
-      recorder record --all --status terminated --deadline 600
+      recorder record sesn_A sesn_B --follow         # until both are settled, closed or deleted
+      recorder record --all                          # every session that changed since last time
+      recorder record --all --follow --listen 127.0.0.1:8787 --max-rpm 200   # the service
     Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, a crash) loses
     nothing: what was recorded is committed, and running the same command again resumes.
     """
@@ -196,10 +213,16 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         raise click.UsageError("give SESSION_IDs or --all (not both)")
     if (statuses or created_after) and not all_sessions:
         raise click.UsageError("--status and --created-after go with --all")
+    if listen is not None and not (all_sessions and follow):
+        raise click.UsageError("--listen goes with --all --follow")
+    from recorder.ingest.webhooks import parse_listen
+
+    listen_at = parse_listen(listen) if listen is not None else None
     options = RecordOptions(
         mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
         concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
         statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
+        settle=settle, sweep_interval=sweep_interval, max_rpm=max_rpm or None, listen=listen_at,
     )
     on_terminal = sys.stderr.isatty()
     observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
@@ -228,14 +251,21 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         if as_json:
             click.echo(json.dumps(outcome.as_dict()))
         else:
-            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.status or "")
+            if outcome.state == "deleted":
+                click.echo(f"{outcome.session_id}  deleted upstream; the {outcome.events_added:,} events recorded "
+                           "by this run and all recorded before are kept")
+                continue
+            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.state
+                                                           or outcome.status or "")
             click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
     if as_json:
         click.echo(json.dumps({"type": "run", "run_id": report.run_id, "outcome": report.outcome,
-                               "sessions": len(report.sessions), "events_added": report.events_added}))
+                               "sessions": len(report.sessions), "events_added": report.events_added,
+                               "unchanged": report.unchanged, "deleted": len(report.deleted)}))
     else:
+        unchanged = f" ({report.unchanged:,} unchanged since last recorded)" if report.unchanged else ""
         click.echo(f"recorded {len(report.sessions)} sessions, {report.events_added:,} new events "
-                   f"in {observer.elapsed:,.1f} s")
+                   f"in {observer.elapsed:,.1f} s{unchanged}")
     if report.failed:
         first = report.failed[0]
         more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
@@ -250,15 +280,31 @@ def sessions(db_url: str, fmt: str) -> None:
     import json
 
     from recorder.events import format_time
-    from recorder.store import EventStore
+    from recorder.store import EventStore, Lifecycle
 
     with EventStore(db_url) as store:
         rows = store.sessions()
         complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
+        states = Lifecycle(store).states()
+
+    def archived(session_id: str) -> Any:
+        state = states.get(session_id)
+        return format_time(state.archived_at) if state is not None else None
+
+    def deleted(session_id: str) -> Any:
+        state = states.get(session_id)
+        return format_time(state.deleted_at) if state is not None else None
+
+    def lifecycle(session_id: str) -> str | None:
+        state = states.get(session_id)
+        return state.state if state is not None else None
+
     if fmt == "json":
         click.echo(json.dumps([
             {
-                "session_id": r.session_id, "status": r.status, "title": r.title, "agent": r.agent_name,
+                "session_id": r.session_id, "status": r.status, "state": lifecycle(r.session_id),
+                "archived_at": archived(r.session_id), "deleted_at": deleted(r.session_id),
+                "title": r.title, "agent": r.agent_name,
                 "model": r.model, "created_at": format_time(r.created_at), "events": r.events,
                 "threads": r.threads, "first_event_at": format_time(r.first_event_at),
                 "last_event_at": format_time(r.last_event_at), "last_recorded_at": format_time(r.last_recorded_at),
@@ -270,9 +316,10 @@ def sessions(db_url: str, fmt: str) -> None:
     if not rows:
         click.echo("no sessions recorded yet; try `recorder record --all` (or `recorder demo`)")
         return
-    header = ("SESSION", "STATUS", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE")
+    header = ("SESSION", "STATUS", "STATE", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE")
     table = [header] + [
-        (r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), f"{r.events:,}",
+        (r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), lifecycle(r.session_id) or "-",
+         f"{r.events:,}",
          str(r.threads), _short_time(r.last_event_at), _short_time(r.last_recorded_at),
          " / ".join(x for x in (r.agent_name, r.model) if x), (r.title or "")[:40])
         for r in rows

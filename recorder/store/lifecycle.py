@@ -112,8 +112,9 @@ class Lifecycle:
                 update(t.session_lifecycle)
                 .where(and_(c.session_id == session_id, c.state != "deleted"))
                 .values(**values)
+                .returning(c.session_id)
             )
-            return bool(result.rowcount)
+            return result.first() is not None
 
     def mark_deleted(self, session_id: str, *, actor: str, reason: str, details: dict[str, Any]) -> bool:
         """The session was deleted upstream: mark it and enter the deletion in the audit trail, once, in one
@@ -155,8 +156,9 @@ class Lifecycle:
                 .values(webhook_id=webhook_id, received_at=utcnow(), event_type=event_type, session_id=session_id,
                         payload=payload)
                 .on_conflict_do_nothing(index_elements=["webhook_id"])
+                .returning(t.webhook_deliveries.c.webhook_id)
             )
-            return bool(result.rowcount)
+            return result.first() is not None
 
     def pending_deliveries(self) -> list[Delivery]:
         """Deliveries whose session has not been recorded since they arrived, oldest first."""
@@ -188,5 +190,6 @@ class Lifecycle:
                 update(t.webhook_deliveries)
                 .where(and_(which, d.handled_at.is_(None), d.received_at <= received_before))
                 .values(handled_at=utcnow())
+                .returning(d.webhook_id)
             )
-            return int(result.rowcount or 0)
+            return len(result.all())

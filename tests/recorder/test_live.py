@@ -106,7 +106,7 @@ def test_all_follow_discovers_sessions_created_later(store: EventStore) -> None:
         later: list[str] = []
         threading.Timer(0.5, lambda: later.append(emu.add_session("custom_tool"))).start()
         with pytest.raises(DeadlineReached):
-            record(store, server, discover=True, follow=True, discover_interval=0.2, deadline=3)
+            record(store, server, discover=True, follow=True, sweep_interval=0.2, deadline=3)
         assert later, "the second session was added while the recorder ran"
         assert_exact(store, emu, [first, *later])
     emu.close()
