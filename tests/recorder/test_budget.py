@@ -76,3 +76,18 @@ def test_waiters_are_served_at_the_rate() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError):
         RequestBudget(0)
+
+
+def test_the_progress_line_shows_the_request_rate() -> None:
+    import io
+
+    from recorder.progress import Terminal
+
+    clock = Clock()
+    budget = RequestBudget(300, clock=clock)
+    _drain(budget, clock, 2.0)
+    terminal = Terminal(io.StringIO())
+    terminal.budget(budget)
+    assert f"· {budget.recent_rpm()}/300 req/min" in terminal._line()
+    budget.throttled()
+    assert "/150 req/min" in terminal._line()
