@@ -89,6 +89,7 @@ class RecordOptions:
     max_rpm: float | None = DEFAULT_MAX_RPM  # the process's API requests per minute (None: no limit)
     listen: tuple[str, int] | None = None  # --all --follow: where to take webhooks
     webhook_key: str | None = None  # default: ANTHROPIC_WEBHOOK_SIGNING_KEY
+    file_index_lag: float = FILE_INDEX_LAG  # seconds after an idle before its output files are surely listed
     started: float | None = None  # time.monotonic() when the deadline's clock started (default: the run's start)
 
 
@@ -263,8 +264,9 @@ class SessionRecorder:
         await self._archive_files()
         idle_at = self.watch.idle_at
         if idle_at is not None and not self.terminated.is_set():
-            left = FILE_INDEX_LAG - (_utcnow() - idle_at).total_seconds()
-            if 0 < left <= FILE_INDEX_LAG:
+            lag = self.options.file_index_lag
+            left = lag - (_utcnow() - idle_at).total_seconds()
+            if 0 < left <= lag:
                 await self.api.deadline.sleep(left)
                 await self._archive_files()
 
@@ -388,18 +390,24 @@ class SessionRecorder:
         tick = min(0.25, max(0.02, settle / 10))
         while not self.stop.is_set():
             await asyncio.sleep(tick)
-            if not self.watch.resting or time.monotonic() - self.quiet_since < settle:
+            if not self._may_rest() or time.monotonic() - self.quiet_since < settle:
                 continue
             quiet_since = self.quiet_since
             session = await self._snapshot()
             if self.stop.is_set():
                 return
-            if session.get("status") == "idle" and self.quiet_since == quiet_since and self.watch.resting:
+            if session.get("status") == "idle" and self.quiet_since == quiet_since and self._may_rest():
                 self.baseline = session
-                self.outcome.state = "settled"
+                self.outcome.state = "settled" if self.watch.resting else "active"
                 self.stop.set()
                 return
             self.quiet_since = time.monotonic()  # it moved on: wait for its events
+
+    def _may_rest(self) -> bool:
+        """Whether following may stop once the session is quiet: it rests (idle, waiting for a new message); in
+        the service also when it waits for the client (``requires_action``: still *active*, but nothing comes
+        until the client acts, which a webhook or the sweep will show) — so no such session holds a slot."""
+        return self.watch.resting or (self.recorder.serving and self.watch.status == "idle")
 
     async def _mark_state(self) -> None:
         """Enter the session's lifecycle state, with what the API said as of the last complete catch-up."""
@@ -530,6 +538,7 @@ class Recorder:
         )
         self.leases = Leases(store, ttl=self.options.lease_seconds)
         self.command = command or " ".join(["recorder", *sys.argv[1:]])
+        self.serving = False  # running as the service (--all --follow)
         self.writer: LogWriter
         self.report: RunReport
 
@@ -583,6 +592,7 @@ class Recorder:
 
     async def _run(self, session_ids: list[str], discover: bool) -> None:
         if discover and self.options.follow:
+            self.serving = True
             await self._serve()
             return
         started: set[str] = set()
