@@ -215,9 +215,12 @@ def test_a_new_session_is_recorded_through_webhooks_alone(store: EventStore, emu
     assert len(list_calls) == 1, "one sweep only, at the start"
 
 
-def test_max_rpm_is_never_exceeded_and_everything_is_recorded(store: EventStore, emu: Emulator) -> None:
+def test_max_rpm_is_never_exceeded_and_everything_is_recorded(sqlite_url: str, emu: Emulator) -> None:
+    """--max-rpm 300: no 10 s window carries more than 60 requests (the budget does not depend on the backend)."""
+    store = EventStore(sqlite_url)
     sids = [emu.add_session(name) for name in ("tool_use", "mcp", "custom_tool", "confirmation", "multi_agent",
-                                               "errors", "budget", "interrupts", "outcome", "unicode")]
+                                               "errors", "budget", "interrupts", "outcome", "unicode", "compaction",
+                                               "unknown_types", "tool_use")]
     with emu.serve() as server:
         report = record(store, server, discover=True, max_rpm=300)
         times = [r.at for r in server.requests]
@@ -226,3 +229,4 @@ def test_max_rpm_is_never_exceeded_and_everything_is_recorded(store: EventStore,
     assert len(times) > 60, "enough requests to test the budget"
     worst = max(sum(1 for t in times if start <= t < start + 10.0) for start in times)
     assert worst <= 60, f"{worst} requests in one 10 s window"
+    store.close()
