@@ -156,8 +156,9 @@ def _time_option(value: str | None) -> Any:
               metavar="SECONDS", help="With --all --follow: seconds between `sessions.list` sweeps (the backstop "
               "for webhooks that never came).")
 @click.option("--max-rpm", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
-              help="At most N API requests per minute over the whole run (0: no limit); the organization's read "
-              "limit of 1,200 is shared with production. A 429 lowers the rate for a while.")
+              envvar="RECORDER_MAX_RPM",
+              help="At most N API requests per minute over the whole run (0: no limit; also RECORDER_MAX_RPM); the "
+              "organization's read limit of 1,200 is shared with production. A 429 lowers the rate for a while.")
 @click.option("--mode", type=click.Choice(["auto", "stream", "poll"]), default="auto", show_default=True,
               help="stream: SSE stream consolidated with history; poll: page through history; auto: stream live "
               "sessions (with --follow), poll finished ones.")

@@ -641,8 +641,10 @@ class Recorder:
             else:
                 start(session_id)
         if not self.options.statuses and self.options.created_after is None:
-            for session_id, state in known.items():
-                if session_id not in listed and state.state not in ("deleted", CLOSED):
+            in_log = await asyncio.to_thread(self.store.session_ids)
+            for session_id in dict.fromkeys([*known, *in_log]):
+                state = known.get(session_id)
+                if session_id not in listed and (state is None or state.state not in ("deleted", CLOSED)):
                     start(session_id)
 
     async def _serve(self) -> None:
