@@ -371,6 +371,11 @@ class SessionRecorder:
                 settle.result()
         else:
             await self._poll_once()
+            if self.watch.resting and (self.baseline or {}).get("status") != "idle" and not self.stop.is_set():
+                # It went idle during the pass, which read the streams side by side: a thread may have been read
+                # before its last events. Take the idle snapshot, then read every stream again from there.
+                self.baseline = await self._snapshot()
+                await self._poll_once()
         if not streamed and self.stop.is_set() and not ended_before:
             # The end (or the settling) was seen during or after a pass that caught the streams up side by side: a
             # thread may have been read before its last events. One more pass, begun after it, reads all whole.
