@@ -9,10 +9,19 @@ session the recorder:
 3. records the session stream and the stream of every thread (threads are discovered from ``threads.list`` and,
    live, from ``session.thread_created`` events) — each its own stream in the log;
 4. by *poll* (:mod:`recorder.ingest.poll`: history from the checkpoint to the end) or *stream*
-   (:mod:`recorder.ingest.stream`: the SSE stream consolidated with history, across drops). ``auto`` streams live
-   sessions and polls finished ones. Without ``follow`` a run records what exists now and stops; with it, it goes
-   on until the session terminates;
-5. archives the session's output files with their sha256, and marks its streams complete once terminated.
+   (:mod:`recorder.ingest.stream`: the SSE stream consolidated with history, across drops). ``auto`` streams
+   sessions that are not closed when following and polls the rest. Without ``follow`` a run records what exists
+   now and stops; with it, it goes on until the session is *settled* (idle, not waiting for the client, quiet for
+   ``settle`` seconds — a snapshot confirms it, then every stream is caught up once more), *closed* (terminated or
+   archived) or *deleted* (see :mod:`recorder.ingest.lifecycle`);
+5. archives the session's output files with their sha256 (listing once more if it went idle within the few
+   seconds files take to be indexed), marks its streams complete once closed, and enters its lifecycle state
+   (:mod:`recorder.store.lifecycle`). A 404 that turns out to mean the session was deleted upstream is not an
+   error: what was recorded is kept and the deletion is audited.
+
+``record --all`` without ``follow`` takes only the sessions whose list entry changed since they were last recorded;
+with ``follow`` the run is the service of :mod:`recorder.service`. Every API request takes a token from the
+run's request budget (:mod:`recorder.ingest.budget`).
 
 The whole run is bounded by a wall-clock deadline on the monotonic clock; reaching it raises DeadlineReached after
 every batch handed to the store has committed, so the same command resumes where it stopped.
@@ -210,13 +219,14 @@ class SessionRecorder:
 
     async def _take_lease(self) -> Lease | None:
         """The session's lease. Another live recorder holding it: with ``follow``, wait to take over (it may
-        stop or die); without, skip the session — it is being recorded (None)."""
+        stop or die); without, or in the service (whose slot is better spent elsewhere; a later sweep or webhook
+        brings the session back), skip the session — it is being recorded (None)."""
         announced = False
         while True:
             got = await self.writer.acquire(self.session_id)
             if isinstance(got, Lease):
                 return got
-            if not self.options.follow:
+            if not self.options.follow or self.recorder.serving:  # the service: the holder records it
                 self.outcome.skipped = f"being recorded by {got.owner}"
                 return None
             if not announced:
