@@ -203,6 +203,7 @@ class SessionSnapshot:
     clock: _Clock = field(init=False)
     threads: dict[str, ThreadInfo] = field(default_factory=dict)
     primary_thread: str = ""
+    archived_at: int | None = None
 
     def __post_init__(self) -> None:
         self.clock = _Clock("idle", self.created, last=self.created)
@@ -265,7 +266,7 @@ class SessionSnapshot:
             "status": self.status,
             "created_at": format_micros(self.created),
             "updated_at": format_micros(self.clock.last),
-            "archived_at": None,
+            "archived_at": None if self.archived_at is None else format_micros(self.archived_at),
             "environment_id": self.environment_id,
             "agent": self.agent,
             "resources": self.resources,

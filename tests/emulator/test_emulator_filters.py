@@ -99,9 +99,10 @@ def test_types_filter(standard, client):
     assert [e["type"] for e in unknown] == ["agent.future_widget"]
     assert _listed(client, names["tool_use"], types=["session.deleted"]) == []
     long_truth = emu.ground_truth(names["long"])
-    idles = _listed(client, names["long"], types=["session.status_terminated", "agent.message"], limit=1000)
-    assert idles == [e for e in long_truth if e["type"] in ("session.status_terminated", "agent.message")]
-    assert idles[-1]["type"] == "session.status_terminated"
+    idles = _listed(client, names["long"], types=["session.status_idle", "agent.message"], limit=1000)
+    assert idles == [e for e in long_truth if e["type"] in ("session.status_idle", "agent.message")]
+    assert idles[-1]["type"] == "session.status_idle" and idles[-1]["stop_reason"] == {"type": "end_turn"}
+    assert _listed(client, names["long"], types=["session.status_terminated"]) == []
 
 
 def test_order_desc_reverses_and_pages(standard, client):
