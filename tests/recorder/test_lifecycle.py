@@ -230,3 +230,35 @@ def test_max_rpm_is_never_exceeded_and_everything_is_recorded(sqlite_url: str, e
     worst = max(sum(1 for t in times if start <= t < start + 10.0) for start in times)
     assert worst <= 60, f"{worst} requests in one 10 s window"
     store.close()
+
+
+def test_the_service_picks_a_settled_session_up_again_when_it_runs_again(store: EventStore, emu: Emulator) -> None:
+    """No webhooks: the sweep notices the changed list entry of a settled session that got a new message."""
+    sid = emu.add_session("tool_use")
+    with emu.serve() as server:
+        done: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                record(store, server, discover=True, follow=True, sweep_interval=0.3, deadline=7, **QUICK)
+            except DeadlineReached as err:
+                done.append(err)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        try:
+            assert until(lambda: (s := Lifecycle(store).state(sid)) is not None and s.state == "settled", 5)
+            settled_once = store.head_position()
+            emu.send_message(sid, "and now the docs", wait=True, files=1)
+            assert until(lambda: store.head_position() > settled_once
+                         and len(recorded_ids(store, sid)) == len(emu.ground_truth(sid)), 5)
+        finally:
+            thread.join()
+    assert done, "the service ran until its deadline"
+    assert_exact(store, emu, [sid])
+    assert Lifecycle(store).state(sid).state == "settled"  # type: ignore[union-attr]
+    assert archived_files(store, sid) == {f["id"] for f in emu.files(sid)}
+
+
+def recorded_ids(store: EventStore, session_id: str) -> list[str]:
+    return [e.event_id for e in store.stream_events(session_id)]
