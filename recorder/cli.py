@@ -300,6 +300,10 @@ def sessions(db_url: str, fmt: str) -> None:
         state = states.get(session_id)
         return state.state if state is not None else None
 
+    def pending(session_id: str) -> bool:
+        """Not known to be caught up: neither complete nor settled (or deleted) when last recorded."""
+        return session_id not in complete and lifecycle(session_id) not in ("settled", "closed", "deleted")
+
     if fmt == "json":
         click.echo(json.dumps([
             {
@@ -319,7 +323,7 @@ def sessions(db_url: str, fmt: str) -> None:
         return
     header = ("SESSION", "STATUS", "STATE", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE")
     table = [header] + [
-        (r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), lifecycle(r.session_id) or "-",
+        (r.session_id, (r.status or "?") + ("*" if pending(r.session_id) else ""), lifecycle(r.session_id) or "-",
          f"{r.events:,}",
          str(r.threads), _short_time(r.last_event_at), _short_time(r.last_recorded_at),
          " / ".join(x for x in (r.agent_name, r.model) if x), (r.title or "")[:40])
@@ -328,7 +332,7 @@ def sessions(db_url: str, fmt: str) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    if any(r.session_id not in complete for r in rows):
+    if any(pending(r.session_id) for r in rows):
         click.echo("* still recording or not recorded to its end yet", err=True)
 
 
