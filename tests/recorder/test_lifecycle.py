@@ -262,3 +262,18 @@ def test_the_service_picks_a_settled_session_up_again_when_it_runs_again(store: 
 
 def recorded_ids(store: EventStore, session_id: str) -> list[str]:
     return [e.event_id for e in store.stream_events(session_id)]
+
+
+def test_listen_needs_the_signing_key_and_the_service(emu: Emulator, backend_url: str) -> None:
+    with emu.serve() as server:
+        env = {"ANTHROPIC_API_KEY": API_KEY, "ANTHROPIC_BASE_URL": server.base_url, "RECORDER_DB": backend_url,
+               "ANTHROPIC_WEBHOOK_SIGNING_KEY": ""}
+        runner = CliRunner()
+        usage = runner.invoke(cli, ["record", "--all", "--listen", "127.0.0.1:0"], env=env)
+        assert usage.exit_code == 2 and "--listen goes with --all --follow" in usage.output
+        no_key = runner.invoke(cli, ["record", "--all", "--follow", "--listen", "127.0.0.1:0", "--deadline", "5"],
+                               env=env)
+        assert no_key.exit_code == 2 and "ANTHROPIC_WEBHOOK_SIGNING_KEY" in no_key.output  # a configuration error
+        served = runner.invoke(cli, ["record", "--all", "--follow", "--listen", "127.0.0.1:0", "--deadline", "1.5"],
+                               env={**env, "ANTHROPIC_WEBHOOK_SIGNING_KEY": emu.webhook_secret})
+        assert served.exit_code == 3, served.output
