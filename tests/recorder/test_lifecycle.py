@@ -56,17 +56,20 @@ def archived_files(store: EventStore, session_id: str) -> set[str]:
 
 
 def test_the_service_records_more_idle_sessions_than_its_concurrency(store: EventStore, emu: Emulator) -> None:
-    """Idle sessions hold no slot: with --concurrency 2, all six are recorded, files included, and settled."""
-    sids = [emu.add_session(name) for name in ("tool_use", "mcp", "custom_tool", "confirmation", "outcome",
-                                               "unicode")]
+    """Idle sessions hold no slot: with --concurrency 2, all eight are recorded, files included — even with the
+    first two waiting for the client (requires_action: still active, but nothing comes until the client acts)."""
+    waiting = [emu.add_session("custom_tool", pending=True), emu.add_session("confirmation", pending=True)]
+    resting = [emu.add_session(name) for name in ("tool_use", "mcp", "custom_tool", "confirmation", "outcome",
+                                                  "unicode")]
+    sids = [*waiting, *resting]
     with emu.serve() as server, pytest.raises(DeadlineReached):
         record(store, server, discover=True, follow=True, concurrency=2, sweep_interval=600, deadline=6, **QUICK)
     assert_exact(store, emu, sids)
     states = Lifecycle(store).states()
     for sid in sids:
         assert archived_files(store, sid) == {f["id"] for f in emu.files(sid)}, emu.scenario(sid)
-        assert states[sid].state in ("settled", "active"), (emu.scenario(sid), states[sid])
-    assert {states[s].state for s in sids} >= {"settled"}
+    assert [states[s].state for s in waiting] == ["active", "active"]
+    assert [states[s].state for s in resting] == ["settled"] * len(resting)
 
 
 def test_follow_named_sessions_returns_soon_after_they_settle(store: EventStore, emu: Emulator) -> None:
