@@ -222,3 +222,16 @@ def test_connections_beyond_the_cap_are_answered_503(recorded: Recorded) -> None
             time.sleep(0.01)
         assert _get(server, "/v1/sessions", {"x-api-key": "k"})[0] == 200
         assert [r.status for r in server.requests][-2:] == [503, 200]
+
+
+def test_the_recorded_log_is_read_only(recorded: Recorded, served: ApiServer) -> None:
+    """No SessionControl behind ``recorder serve``: archive, delete and events.send answer 405, nothing changes."""
+    sid = recorded.sid("tool_use")
+    client = sdk(served)
+    for call in (lambda: client.beta.sessions.archive(sid), lambda: client.beta.sessions.delete(sid),
+                 lambda: client.beta.sessions.events.send(sid, events=[
+                     {"type": "user.message", "content": [{"type": "text", "text": "hi"}]}])):
+        with pytest.raises(anthropic.APIStatusError) as err:
+            call()
+        assert err.value.status_code == 405 and "read-only" in err.value.message
+    assert client.beta.sessions.retrieve(sid).archived_at is None
