@@ -14,7 +14,7 @@ config = context.config
 
 
 def _include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
-    """Leave the UI's read model (``ui_*`` tables, migration 0006; not in the models) out of the drift check."""
+    """Leave the UI's read model (``ui_*`` tables, migration 0005; not in the models) out of the drift check."""
     return not (type_ == "table" and name is not None and name.startswith("ui_"))
 
 

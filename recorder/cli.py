@@ -149,9 +149,25 @@ def _time_option(value: str | None) -> Any:
 @cli.command()
 @db_option
 @click.argument("session_ids", nargs=-1, metavar="[SESSION_ID]...")
-@click.option("--all", "all_sessions", is_flag=True, help="Record every session `sessions.list` returns.")
+@click.option("--all", "all_sessions", is_flag=True,
+              help="Every session `sessions.list` returns, archived included (without --follow: only those that "
+              "changed since they were last recorded).")
 @click.option("--follow", is_flag=True,
-              help="Keep recording until each session terminates (with --all: keep discovering new sessions).")
+              help="Follow each session until it is settled, closed or deleted (with --all: run as a service until "
+              "the deadline or a signal, fed by webhooks and a list sweep).")
+@click.option("--settle", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+              help="With --follow: how long an idle session (not waiting for the client) must stay quiet to be "
+              "settled.")
+@click.option("--listen", metavar="HOST:PORT",
+              help="With --all --follow: take signed webhooks at POST http://HOST:PORT/webhooks (key from "
+              "ANTHROPIC_WEBHOOK_SIGNING_KEY; loopback when HOST is left out).")
+@click.option("--sweep-interval", type=click.FloatRange(min=0.05), default=60.0, show_default=True,
+              metavar="SECONDS", help="With --all --follow: seconds between `sessions.list` sweeps (the backstop "
+              "for webhooks that never came).")
+@click.option("--max-rpm", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
+              envvar="RECORDER_MAX_RPM",
+              help="At most N API requests per minute over the whole run (0: no limit; also RECORDER_MAX_RPM); the "
+              "organization's read limit of 1,200 is shared with production. A 429 lowers the rate for a while.")
 @click.option("--mode", type=click.Choice(["auto", "stream", "poll"]), default="auto", show_default=True,
               help="stream: SSE stream consolidated with history; poll: page through history; auto: stream live "
               "sessions (with --follow), poll finished ones.")
@@ -176,8 +192,9 @@ def _time_option(value: str | None) -> Any:
 @click.option("--json/--no-json", "as_json", default=None,
               help="One JSON object per session on stdout (default when stdout is not a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Report retries and reconnects even when not on a terminal.")
-def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, mode: str,
-           deadline: float | None, request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
+def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, settle: float,
+           listen: str | None, sweep_interval: float, max_rpm: int, mode: str, deadline: float | None,
+           request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
            concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, no_files: bool,
            refresh: bool, as_json: bool | None, verbose: bool) -> None:
     """Record sessions from the Managed Agents API into the event log: every event exactly once, as delivered.
@@ -185,8 +202,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     \b
     Examples:
       recorder record sesn_011CZx...                 # what exists now, then exit
-      recorder record --all --follow                 # everything, and keep going
-      recorder record --all --status terminated --deadline 600
+      recorder record sesn_A sesn_B --follow         # until both are settled, closed or deleted
+      recorder record --all                          # every session that changed since last time
+      recorder record --all --follow --listen 127.0.0.1:8787 --max-rpm 200   # the service
     Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, a crash) loses
     nothing: what was recorded is committed, and running the same command again resumes.
     """
@@ -205,10 +223,16 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         raise click.UsageError("give SESSION_IDs or --all (not both)")
     if (statuses or created_after) and not all_sessions:
         raise click.UsageError("--status and --created-after go with --all")
+    if listen is not None and not (all_sessions and follow):
+        raise click.UsageError("--listen goes with --all --follow")
+    from recorder.ingest.webhooks import parse_listen
+
+    listen_at = parse_listen(listen) if listen is not None else None
     options = RecordOptions(
         mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
         concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
         statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
+        settle=settle, sweep_interval=sweep_interval, max_rpm=max_rpm or None, listen=listen_at,
     )
     on_terminal = sys.stderr.isatty()
     observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
@@ -237,14 +261,21 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         if as_json:
             click.echo(json.dumps(outcome.as_dict()))
         else:
-            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.status or "")
+            if outcome.state == "deleted":
+                click.echo(f"{outcome.session_id}  deleted upstream; the {outcome.events_added:,} events recorded "
+                           "by this run and all recorded before are kept")
+                continue
+            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.state
+                                                           or outcome.status or "")
             click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
     if as_json:
         click.echo(json.dumps({"type": "run", "run_id": report.run_id, "outcome": report.outcome,
-                               "sessions": len(report.sessions), "events_added": report.events_added}))
+                               "sessions": len(report.sessions), "events_added": report.events_added,
+                               "unchanged": report.unchanged, "deleted": len(report.deleted)}))
     else:
+        unchanged = f" ({report.unchanged:,} unchanged since last recorded)" if report.unchanged else ""
         click.echo(f"recorded {len(report.sessions)} sessions, {report.events_added:,} new events "
-                   f"in {observer.elapsed:,.1f} s")
+                   f"in {observer.elapsed:,.1f} s{unchanged}")
     if report.failed:
         first = report.failed[0]
         more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
@@ -257,19 +288,20 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
 def sessions(db_url: str, fmt: str) -> None:
     """Recorded sessions: status, event and thread counts, time of the last event and of the last recording."""
     from recorder.output import listings
-    from recorder.store import EventStore
+    from recorder.store import EventStore, Lifecycle
 
     with EventStore(db_url) as store:
         rows = store.sessions()
         complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
+        states = Lifecycle(store).states()
     if fmt == "json":
-        _print_json(listings.sessions_json(rows, complete))
+        _print_json(listings.sessions_json(rows, complete, states))
         return
     if not rows:
         click.echo("no sessions recorded yet; try `recorder record --all` (or `recorder demo`)")
         return
-    click.echo(listings.sessions_table(rows, complete), nl=False)
-    if any(r.session_id not in complete for r in rows):
+    click.echo(listings.sessions_table(rows, complete, states), nl=False)
+    if listings.any_pending(rows, complete, states):
         click.echo("* still recording or not recorded to its end yet", err=True)
 
 
@@ -449,23 +481,28 @@ def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fm
 @cli.command()
 @db_option
 @click.option("--port", type=int, default=8766, show_default=True, help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs --token.")
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Pace of SSE streams relative to the recording: 2 is twice as fast, 0 as fast as possible.")
 @click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Never make a stream wait longer than this between two events.")
 @click.option("--heartbeat", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds between `ping` frames on streams.")
-@click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
+@click.option("--token", "--api-key", "token", envvar="RECORDER_SERVE_TOKEN", metavar="TOKEN",
+              help="Every request must present this as its API key (x-api-key or Authorization: Bearer). "
+                   "Required to listen beyond loopback. [env: RECORDER_SERVE_TOKEN]")
+@click.option("--max-connections", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Open connections served at once; more are answered 503.")
 def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None, heartbeat: float,
-          api_key: str | None) -> None:
+          token: str | None, max_connections: int) -> None:
     """Serve the recorded sessions over the Managed Agents API's HTTP shape (sessions, events with cursors and
     filters, SSE streams that replay at --speed, threads, files), so SDK programs run offline against the log.
-    Prints the base URL; runs until Ctrl-C."""
+    Listens on loopback by default; prints the base URL; runs until Ctrl-C."""
     from recorder.serve import run
 
-    run(db_url, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat, api_key=api_key,
-        echo=click.echo)
+    run(db_url, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat, token=token,
+        max_connections=max_connections, echo=click.echo)
 
 
 # ------------------------------------------------------------------------------------- compliance

@@ -3,7 +3,7 @@
 1. start the API emulator in this process (seeded sessions of every scenario, plus one multi-agent session that
    plays live), on a free loopback port;
 2. create the event log if needed (``recorder db upgrade``) and record every session through the real SDK — the
-   finished ones by polling, the live one by streaming until it terminates;
+   finished ones by polling, the live one by streaming until it settles;
 3. print one session's transcript and a usage report, both rebuilt from the log alone;
 4. say what to try next.
 
@@ -59,7 +59,8 @@ def run_demo(
             report = run_recording(
                 store,
                 [live, *finished],
-                RecordOptions(follow=True, deadline=300),
+                # local emulator: no request budget to keep; a short settle (nobody sends a next message here)
+                RecordOptions(follow=True, deadline=300, settle=1.0, max_rpm=None),
                 observer=observer,
                 client_factory=lambda: make_client(api_key=DEMO_KEY, base_url=server.base_url),
             )

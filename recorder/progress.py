@@ -1,8 +1,9 @@
 """What `recorder record` shows while it works.
 
 On a terminal: one status line on stderr, redrawn at most a few times a second (sessions done and running,
-events recorded and the rate, threads, retries), with notices (a retry, a dropped stream, a lease wait) printed
-above it. Elsewhere: nothing while it works; the CLI prints one JSON object per session at the end.
+events recorded and the rate, threads, API requests in the last minute against the request budget), with
+notices (a retry, a dropped stream, a lease wait) printed above it. Elsewhere: nothing while it works; the CLI
+prints one JSON object per session at the end.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 import time
 from typing import TextIO
 
+from recorder.ingest.budget import RequestBudget
 from recorder.record import Observer, SessionOutcome
 
 
@@ -24,6 +26,17 @@ class Counting(Observer):
         self.events = 0
         self.threads = 0
         self.notices = 0
+        self.request_budget: RequestBudget | None = None
+
+    def budget(self, budget: RequestBudget) -> None:
+        self.request_budget = budget
+
+    @property
+    def rate_text(self) -> str:
+        """Requests in the last minute against the budget's current rate, e.g. ``42/300 req/min``."""
+        if self.request_budget is None:
+            return ""
+        return f" · {self.request_budget.recent_rpm():,}/{self.request_budget.rpm:,.0f} req/min"
 
     def session_started(self, session_id: str, mode: str) -> None:
         self.running += 1
@@ -76,7 +89,7 @@ class Terminal(Counting):
         rate = self.events / self.elapsed if self.elapsed > 0 else 0.0
         return (
             f"recording: {self.finished} done, {self.running} running · {self.events:,} new events"
-            f" ({rate:,.0f}/s) · {self.threads} threads · {self.elapsed:,.0f} s"
+            f" ({rate:,.0f}/s) · {self.threads} threads{self.rate_text} · {self.elapsed:,.0f} s"
         )
 
     def _draw(self, force: bool = False) -> None:

@@ -9,10 +9,19 @@ session the recorder:
 3. records the session stream and the stream of every thread (threads are discovered from ``threads.list`` and,
    live, from ``session.thread_created`` events) — each its own stream in the log;
 4. by *poll* (:mod:`recorder.ingest.poll`: history from the checkpoint to the end) or *stream*
-   (:mod:`recorder.ingest.stream`: the SSE stream consolidated with history, across drops). ``auto`` streams live
-   sessions and polls finished ones. Without ``follow`` a run records what exists now and stops; with it, it goes
-   on until the session terminates;
-5. archives the session's output files with their sha256, and marks its streams complete once terminated.
+   (:mod:`recorder.ingest.stream`: the SSE stream consolidated with history, across drops). ``auto`` streams
+   sessions that are not closed when following and polls the rest. Without ``follow`` a run records what exists
+   now and stops; with it, it goes on until the session is *settled* (idle, not waiting for the client, quiet for
+   ``settle`` seconds — a snapshot confirms it, then every stream is caught up once more), *closed* (terminated or
+   archived) or *deleted* (see :mod:`recorder.ingest.lifecycle`);
+5. archives the session's output files with their sha256 (listing once more if it went idle within the few
+   seconds files take to be indexed), marks its streams complete once closed, and enters its lifecycle state
+   (:mod:`recorder.store.lifecycle`). A 404 that turns out to mean the session was deleted upstream is not an
+   error: what was recorded is kept and the deletion is audited.
+
+``record --all`` without ``follow`` takes only the sessions whose list entry changed since they were last recorded;
+with ``follow`` the run is the service of :mod:`recorder.service`. Every API request takes a token from the
+run's request budget (:mod:`recorder.ingest.budget`).
 
 The whole run is bounded by a wall-clock deadline on the monotonic clock; reaching it raises DeadlineReached after
 every batch handed to the store has committed, so the same command resumes where it stopped.
@@ -26,9 +35,10 @@ import getpass
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import anthropic
@@ -36,18 +46,31 @@ import anthropic
 from recorder import __version__
 from recorder.errors import ApiError, DeadlineReached, LeaseLost, RecorderError
 from recorder.ingest.api import Api
+from recorder.ingest.budget import DEFAULT_MAX_RPM, RequestBudget
 from recorder.ingest.deadline import Deadline
+from recorder.ingest.lifecycle import (
+    CLOSED,
+    DEFAULT_SETTLE,
+    DEFAULT_SWEEP_INTERVAL,
+    FILE_INDEX_LAG,
+    Upstream,
+    Watch,
+    is_closed,
+    state_of,
+    unchanged,
+)
 from recorder.ingest.poll import DEFAULT_PAGE_SIZE, catch_up
 from recorder.ingest.retry import RetryPolicy
 from recorder.ingest.scrub import scrub
 from recorder.ingest.sink import StreamSink
 from recorder.ingest.stream import follow
+from recorder.ingest.webhooks import WebhookListener
 from recorder.ingest.writer import LogWriter
+from recorder.service import Service
 from recorder.store import EventStore, Lease, Leases
 
 MODES = ("auto", "stream", "poll")
 STREAMS_AT_ONCE = 4  # per session, when catching up by poll
-TERMINAL_EVENT_TYPES = frozenset({"session.status_terminated", "session.deleted"})
 SNAPSHOT_EVENT_TYPES = frozenset(
     {"session.status_running", "session.status_idle", "session.status_rescheduled", "session.status_terminated",
      "session.updated", "session.error"}
@@ -63,13 +86,18 @@ class RecordOptions:
     page_size: int = DEFAULT_PAGE_SIZE
     concurrency: int = 8
     poll_interval: float = 2.0
-    discover_interval: float = 30.0
     lease_seconds: float = 30.0
     files: bool = True
     statuses: tuple[str, ...] = ()
     created_after: datetime | None = None
     refresh: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    settle: float = DEFAULT_SETTLE  # quiet seconds after an idle (not requires_action) before a session is settled
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL  # --all --follow: seconds between sessions.list sweeps
+    max_rpm: float | None = DEFAULT_MAX_RPM  # the process's API requests per minute (None: no limit)
+    listen: tuple[str, int] | None = None  # --all --follow: where to take webhooks
+    webhook_key: str | None = None  # default: ANTHROPIC_WEBHOOK_SIGNING_KEY
+    file_index_lag: float = FILE_INDEX_LAG  # seconds after an idle before its output files are surely listed
     started: float | None = None  # time.monotonic() when the deadline's clock started (default: the run's start)
 
 
@@ -84,6 +112,7 @@ class SessionOutcome:
     complete: bool = False
     error: str | None = None
     skipped: str | None = None
+    state: str | None = None  # active, settled, closed or deleted (see recorder.store.lifecycle)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +124,7 @@ class SessionOutcome:
             "threads": self.threads,
             "files_added": self.files_added,
             "complete": self.complete,
+            "state": self.state,
             "skipped": self.skipped,
             "error": self.error,
         }
@@ -105,6 +135,11 @@ class RunReport:
     run_id: int | None
     sessions: list[SessionOutcome] = field(default_factory=list)
     outcome: str = "ok"
+    unchanged: int = 0  # sessions listed that had not changed since they were last recorded
+
+    @property
+    def deleted(self) -> list[SessionOutcome]:
+        return [s for s in self.sessions if s.state == "deleted"]
 
     @property
     def events_added(self) -> int:
@@ -123,6 +158,9 @@ class Observer:
     def events_added(self, count: int) -> None: ...
     def threads_found(self, count: int) -> None: ...
     def notice(self, text: str) -> None: ...
+    def budget(self, budget: RequestBudget) -> None:
+        """The run's request budget (its rate may be shown)."""
+
     def clear(self) -> None:
         """Take down anything drawn on the terminal, before other output."""
 
@@ -139,7 +177,12 @@ class SessionRecorder:
         self.session_id = session_id
         self.outcome = SessionOutcome(session_id)
         self.lease: Lease | None = None
-        self.terminated = asyncio.Event()
+        self.terminated = asyncio.Event()  # nothing more can come: terminated, archived or deleted
+        self.stop = asyncio.Event()  # stop following: ended, or settled
+        self.watch = Watch()
+        self.quiet_since = time.monotonic()
+        self.baseline: dict[str, Any] | None = None  # a snapshot taken before the last complete catch-up
+        self.last_session: dict[str, Any] | None = None
         self.sinks: dict[str | None, StreamSink] = {}
         self.thread_tasks: dict[str, asyncio.Task[None]] = {}
         self.snapshot_due = asyncio.Event()
@@ -160,10 +203,14 @@ class SessionRecorder:
         if total != self.outcome.events_added:
             self.observer.events_added(total - self.outcome.events_added)
             self.outcome.events_added = total
+            self.quiet_since = time.monotonic()
         for event in events:
             kind = event.get("type")
-            if thread_id is None and kind in TERMINAL_EVENT_TYPES:
-                self.terminated.set()
+            if thread_id is None:
+                self.watch.see(event)
+                if self.watch.ended:
+                    self.terminated.set()
+                    self.stop.set()
             if kind in SNAPSHOT_EVENT_TYPES:
                 self.snapshot_due.set()
             if kind == "session.thread_created":
@@ -171,13 +218,14 @@ class SessionRecorder:
 
     async def _take_lease(self) -> Lease | None:
         """The session's lease. Another live recorder holding it: with ``follow``, wait to take over (it may
-        stop or die); without, skip the session — it is being recorded (None)."""
+        stop or die); without, or in the service (whose slot is better spent elsewhere; a later sweep or webhook
+        brings the session back), skip the session — it is being recorded (None)."""
         announced = False
         while True:
             got = await self.writer.acquire(self.session_id)
             if isinstance(got, Lease):
                 return got
-            if not self.options.follow:
+            if not self.options.follow or self.recorder.serving:  # the service: the holder records it
                 self.outcome.skipped = f"being recorded by {got.owner}"
                 return None
             if not announced:
@@ -196,7 +244,11 @@ class SessionRecorder:
     async def _snapshot(self) -> dict[str, Any]:
         session = await self.api.retrieve_session(self.session_id)
         self.outcome.status = session.get("status")
+        self.last_session = session
         await self.writer.snapshot(self.session_id, scrub(session))
+        if is_closed(session):
+            self.terminated.set()
+            self.stop.set()
         return session
 
     async def _threads(self) -> list[str]:
@@ -214,8 +266,20 @@ class SessionRecorder:
         return ids
 
     async def _files(self) -> None:
+        """Archive the session's output files. They are indexed a few seconds after the session goes idle: when
+        it went idle more recently than that, list once now and once more after the lag has passed."""
         if not self.options.files:
             return
+        await self._archive_files()
+        idle_at = self.watch.idle_at
+        if idle_at is not None and not self.terminated.is_set():
+            lag = self.options.file_index_lag
+            left = lag - (_utcnow() - idle_at).total_seconds()
+            if 0 < left <= lag:
+                await self.api.deadline.sleep(left)
+                await self._archive_files()
+
+    async def _archive_files(self) -> None:
         files = await self.api.list_files(self.session_id)
         have = await self.writer.archived_file_ids(self.session_id)
         for metadata in files:
@@ -230,12 +294,39 @@ class SessionRecorder:
 
     async def run(self) -> SessionOutcome:
         try:
-            await self._run()
+            try:
+                await self._run()
+            finally:
+                self.outcome.events_added = sum(s.added for s in self.sinks.values())
         except (ApiError, LeaseLost) as err:
-            self.outcome.error = str(err)
-        finally:
-            self.outcome.events_added = sum(s.added for s in self.sinks.values())
+            if isinstance(err, ApiError) and err.status == 404 and await self._deleted_upstream():
+                await self._mark_deleted()
+            else:
+                self.outcome.error = str(err)
         return self.outcome
+
+    async def _deleted_upstream(self) -> bool:
+        """A request answered 404: is the session gone (deleted upstream)?"""
+        if self.watch.deleted:
+            return True
+        try:
+            await self.api.retrieve_session(self.session_id)
+        except ApiError as err:
+            return err.status == 404
+        return False
+
+    async def _mark_deleted(self) -> None:
+        """Deleted upstream is not an error: the log keeps what it recorded; the deletion goes to the audit trail."""
+        self.outcome.state = "deleted"
+        self.outcome.error = None
+        recorded = await asyncio.to_thread(self.writer.store.has_session, self.session_id)
+        files = len(await self.writer.archived_file_ids(self.session_id)) if recorded else 0
+        await self.writer.mark_deleted(
+            self.session_id, actor=_user(), reason="the session was deleted upstream (the API answers 404)",
+            details={"recorded": recorded, "events_added_by_this_run": self.outcome.events_added,
+                     "files_archived": files, "run_id": self.writer.run_id},
+        )
+        self.observer.notice(f"{self.session_id}: deleted upstream; what was recorded is kept")
 
     async def _run(self) -> None:
         self.lease = await self._take_lease()
@@ -250,14 +341,14 @@ class SessionRecorder:
                 self.outcome.complete = True
                 return
             session = await self._snapshot()
-            live = session.get("status") != "terminated"
+            self.baseline = session
+            self.watch.start(session)
+            live = not is_closed(session)
             mode = self.options.mode
             if mode == "auto":
                 mode = "stream" if live and self.options.follow else "poll"
             self.outcome.mode = mode
             self.observer.session_started(self.session_id, mode)
-            if not live:
-                self.terminated.set()
             work = asyncio.ensure_future(self._record(mode))
             try:
                 done, _ = await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
@@ -276,21 +367,74 @@ class SessionRecorder:
         ended_before = self.terminated.is_set()
         follow_live = self.options.follow and not ended_before
         streamed = mode == "stream" and follow_live
-        if streamed:
-            await self._stream_all()  # each stream ends with a last catch-up after the session terminated
-        elif follow_live:
-            await self._poll_until_terminated()
+        if follow_live:
+            settle = asyncio.ensure_future(self._watch_settle())
+            try:
+                if streamed:
+                    await self._stream_all()  # each stream ends with a last catch-up after the stop
+                else:
+                    await self._poll_until_stopped()
+            finally:
+                await _cancel(settle)
+            if settle.done() and not settle.cancelled() and settle.exception() is not None:
+                settle.result()
         else:
             await self._poll_once()
-        if not streamed and self.terminated.is_set() and not ended_before:
-            # The end was first seen during a pass that caught the streams up side by side: a thread may have been
-            # read before its last events. One more pass, begun after the end was seen, reads every stream whole.
+            if self.watch.resting and (self.baseline or {}).get("status") != "idle" and not self.stop.is_set():
+                # It went idle during the pass, which read the streams side by side: a thread may have been read
+                # before its last events. Take the idle snapshot, then read every stream again from there.
+                self.baseline = await self._snapshot()
+                await self._poll_once()
+        if not streamed and self.stop.is_set() and not ended_before:
+            # The end (or the settling) was seen during or after a pass that caught the streams up side by side: a
+            # thread may have been read before its last events. One more pass, begun after it, reads all whole.
             await self._poll_once()
-        if follow_live or not ended_before:
-            await self._snapshot()  # the status changed while we recorded (or may have)
+        if self.terminated.is_set() and not ended_before:
+            await self._snapshot()  # the status changed while we recorded
         await self._files()
         if self.terminated.is_set():
             await self._mark_complete()
+        await self._mark_state()
+
+    async def _watch_settle(self) -> None:
+        """Following: stop once the session rests (idle, not waiting for the client) and has been quiet for the
+        settle time. A snapshot confirms it first; it precedes the streams' last catch-up, so what the log then
+        knows is the session as of that snapshot (the baseline a later ``record --all`` compares with)."""
+        settle = self.options.settle
+        tick = min(0.25, max(0.02, settle / 10))
+        while not self.stop.is_set():
+            await asyncio.sleep(tick)
+            if not self._may_rest() or time.monotonic() - self.quiet_since < settle:
+                continue
+            quiet_since = self.quiet_since
+            session = await self._snapshot()
+            if self.stop.is_set():
+                return
+            if session.get("status") == "idle" and self.quiet_since == quiet_since and self._may_rest():
+                self.baseline = session
+                self.outcome.state = "settled" if self.watch.resting else "active"
+                self.stop.set()
+                return
+            self.quiet_since = time.monotonic()  # it moved on: wait for its events
+
+    def _may_rest(self) -> bool:
+        """Whether following may stop once the session is quiet: it rests (idle, waiting for a new message); in
+        the service also when it waits for the client (``requires_action``: still *active*, but nothing comes
+        until the client acts, which a webhook or the sweep will show) — so no such session holds a slot."""
+        return self.watch.resting or (self.recorder.serving and self.watch.status == "idle")
+
+    async def _mark_state(self) -> None:
+        """Enter the session's lifecycle state, with what the API said as of the last complete catch-up."""
+        session = self.last_session if self.terminated.is_set() else self.baseline
+        if session is None:
+            return
+        state = CLOSED if self.terminated.is_set() else state_of(session, self.watch)
+        upstream = Upstream.of(session)
+        await self.writer.set_state(
+            self.session_id, state, upstream_status=upstream.status, upstream_updated_at=upstream.updated_at,
+            archived_at=upstream.archived_at,
+        )
+        self.outcome.state = state
 
     async def _poll_once(self) -> None:
         """Catch every stream of the session up, the streams concurrently (each one in order): one stream's
@@ -308,15 +452,17 @@ class SessionRecorder:
         finally:
             await _all_or_nothing(tasks)
 
-    async def _poll_until_terminated(self) -> None:
+    async def _poll_until_stopped(self) -> None:
         while True:
             await self._poll_once()
             if self.snapshot_due.is_set():
                 self.snapshot_due.clear()
                 await self._snapshot()
-            if self.terminated.is_set():
+            if self.stop.is_set():
                 return
-            await self.api.deadline.sleep(self.options.poll_interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.poll_interval):
+                    await self.stop.wait()
 
     async def _stream_all(self) -> None:
         def on_drop(text: str) -> None:
@@ -325,12 +471,12 @@ class SessionRecorder:
         def start_thread(thread_id: str) -> None:
             if thread_id not in self.thread_tasks:
                 self.thread_tasks[thread_id] = asyncio.ensure_future(
-                    follow(self.api, self._sink(thread_id), self.terminated, page_size=self.options.page_size,
+                    follow(self.api, self._sink(thread_id), self.stop, page_size=self.options.page_size,
                            on_drop=on_drop)
                 )
 
         session_task = asyncio.ensure_future(
-            follow(self.api, self._sink(None), self.terminated, page_size=self.options.page_size, on_drop=on_drop)
+            follow(self.api, self._sink(None), self.stop, page_size=self.options.page_size, on_drop=on_drop)
         )
         try:
             for thread_id in await self._threads():
@@ -365,7 +511,8 @@ class SessionRecorder:
             await asyncio.gather(session_task, *self.thread_tasks.values(), return_exceptions=True)
 
     async def _mark_complete(self) -> None:
-        """The session terminated and every stream was read to its end: later runs need fetch nothing more."""
+        """The session is closed (terminated or archived) and every stream was read to its end: later runs need
+        fetch nothing more."""
         for thread_id, sink in self.sinks.items():
             if thread_id is not None:
                 await sink.mark_complete()
@@ -391,15 +538,21 @@ class Recorder:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self.observer = observer or Observer()
         self.deadline = Deadline(self.options.deadline, started=self.options.started)
+        self.client = client
+        self.budget = RequestBudget(self.options.max_rpm) if self.options.max_rpm else None
+        if self.budget is not None:
+            self.observer.budget(self.budget)
         self.api = Api(
             client,
             self.deadline,
             request_timeout=self.options.request_timeout,
             policy=self.options.retry,
             on_retry=lambda what, why, wait: self.observer.notice(f"{what}: {why}; retrying in {wait:.1f} s"),
+            budget=self.budget,
         )
         self.leases = Leases(store, ttl=self.options.lease_seconds)
         self.command = command or " ".join(["recorder", *sys.argv[1:]])
+        self.serving = False  # running as the service (--all --follow)
         self.writer: LogWriter
         self.report: RunReport
 
@@ -444,16 +597,25 @@ class Recorder:
             )
         return self.report
 
+    async def record_one(self, session_id: str) -> SessionOutcome:
+        """Record one session (following it, with ``follow``, until it is settled, closed or deleted)."""
+        outcome = await SessionRecorder(self, session_id).run()
+        self.report.sessions.append(outcome)
+        self.observer.session_finished(outcome)
+        return outcome
+
     async def _run(self, session_ids: list[str], discover: bool) -> None:
+        if discover and self.options.follow:
+            self.serving = True
+            await self._serve()
+            return
         started: set[str] = set()
         limiter = asyncio.Semaphore(self.options.concurrency)
         tasks: list[asyncio.Task[None]] = []
 
         async def one(session_id: str) -> None:
             async with limiter:
-                outcome = await SessionRecorder(self, session_id).run()
-            self.report.sessions.append(outcome)
-            self.observer.session_finished(outcome)
+                await self.record_one(session_id)
 
         def start(session_id: str) -> None:
             if session_id not in started:
@@ -475,17 +637,64 @@ class Recorder:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _list_filters(self) -> dict[str, Any]:
+        return {"statuses": list(self.options.statuses) or None, "created_after": self.options.created_after}
+
     async def _discover(self, start: Callable[[str], None]) -> None:
-        """Find sessions with ``sessions.list``; with ``follow``, keep finding new ones."""
-        while True:
-            async for session in self.api.list_sessions(
-                statuses=list(self.options.statuses) or None, created_after=self.options.created_after
-            ):
-                if isinstance(session.get("id"), str):
-                    start(session["id"])
-            if not self.options.follow:
-                return
-            await self.deadline.sleep(self.options.discover_interval)
+        """Every session ``sessions.list`` shows (archived included) that changed since it was last recorded; and,
+        without filters, every session the log knows as live that the list no longer shows (deleted upstream?)."""
+        known = await self.writer.states()
+        listed: set[str] = set()
+        async for session in self.api.list_sessions(include_archived=True, **self._list_filters()):
+            session_id = session.get("id")
+            if not isinstance(session_id, str) or not session_id:
+                continue
+            listed.add(session_id)
+            if unchanged(session, known.get(session_id)) and not self.options.refresh:
+                self.report.unchanged += 1
+            else:
+                start(session_id)
+        if not self.options.statuses and self.options.created_after is None:
+            in_log = await asyncio.to_thread(self.store.session_ids)
+            for session_id in dict.fromkeys([*known, *in_log]):
+                state = known.get(session_id)
+                if session_id not in listed and (state is None or state.state not in ("deleted", CLOSED)):
+                    start(session_id)
+
+    async def _serve(self) -> None:
+        """``--all --follow``: the service (see :mod:`recorder.service`), until the deadline or a signal."""
+        listener = None
+        if self.options.listen is not None:
+            key = self.options.webhook_key or os.environ.get("ANTHROPIC_WEBHOOK_SIGNING_KEY")
+            if not key:
+                from recorder.errors import ConfigError
+
+                raise ConfigError("--listen needs the webhook signing key: set ANTHROPIC_WEBHOOK_SIGNING_KEY")
+            webhooks = self.client.beta.webhooks
+            lifecycle = self.writer.lifecycle
+
+            def verify(body: str, headers: Any) -> Any:
+                return webhooks.unwrap(body, headers=headers, key=key)
+
+            def accept(webhook_id: str, kind: str | None, session_id: str | None, body: str) -> bool:
+                return lifecycle.accept_delivery(webhook_id, event_type=kind, session_id=session_id, payload=body)
+
+            host, port = self.options.listen
+            listener = WebhookListener(host, port, verify=verify, accept=accept, notify=lambda *_: None,
+                                       on_error=self.observer.notice)
+        service = Service(
+            self.api, self.writer, self.record_one, concurrency=self.options.concurrency,
+            sweep_interval=self.options.sweep_interval, list_filters=self._list_filters(), listener=listener,
+            notice=self.observer.notice,
+        )
+        if listener is not None:
+            listener.notify = service.wake_threadsafe
+        self.service = service
+        try:
+            async with asyncio.timeout(self.deadline.remaining()):
+                await service.run()
+        except TimeoutError:
+            raise self.deadline.reached() from None
 
 
 async def _cancel(task: asyncio.Future[Any]) -> None:
@@ -515,6 +724,10 @@ async def _wait_all(tasks: list[asyncio.Task[None]]) -> None:
         if not pending:
             return
         await asyncio.wait(pending, timeout=1.0, return_when=asyncio.FIRST_EXCEPTION)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _user() -> str:

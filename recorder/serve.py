@@ -1,7 +1,8 @@
 """``recorder serve``: the recorded sessions over the API's HTTP shape, so SDK programs run offline.
 
-One HTTP layer, two sources: the emulator's :class:`~recorder.emulator.server.ApiServer` reads from any
-:class:`~recorder.emulator.source.Source`, and :class:`StoreSource` is the one backed by the event log:
+One HTTP layer, two sources: :class:`~recorder.apiserver.ApiServer` reads from any
+:class:`~recorder.apiserver.Source`; the emulator is one, and :class:`StoreSource` is the one backed by the event
+log (no scenario or fault code is loaded here):
 
 * sessions and threads are their latest recorded snapshots (the API's own objects; a minimal object is made up
   for a session or thread recorded without one);
@@ -12,17 +13,24 @@ One HTTP layer, two sources: the emulator's :class:`~recorder.emulator.server.Ap
   (0: as fast as the client reads; ``max_gap`` caps a wait), with heartbeats in between, and ends cleanly after
   the last event — a recording is finished by definition;
 * files are the archived copies (metadata as the API gave it, bytes from the content-addressed store).
+
+Security: the log holds everything the agents saw. The server binds loopback unless told otherwise, and refuses a
+non-loopback address without a token (``--token`` / ``RECORDER_SERVE_TOKEN``); with a token, every request must
+present it as its API key (``x-api-key`` or ``Authorization: Bearer``). Open connections are capped
+(``--max-connections``, default 64); beyond the cap a request is answered 503 at once.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from recorder.emulator.source import EventQuery, EventRecord
+from recorder.apiserver import DEFAULT_MAX_CONNECTIONS, ApiServer, EventQuery, EventRecord, serve_until_interrupted
 from recorder.errors import ConfigError, NotFound
 from recorder.events import format_time, parse_time
 from recorder.replay.pacing import Pace, check_pace
@@ -82,7 +90,7 @@ class ReplaySubscription:
 
 
 class StoreSource:
-    """The event log as a :class:`~recorder.emulator.source.Source` for :class:`ApiServer`."""
+    """The event log as a :class:`~recorder.apiserver.source.Source` for :class:`ApiServer`."""
 
     def __init__(self, store: EventStore, *, speed: float = 1.0, max_gap: float | None = None) -> None:
         check_pace(speed, max_gap)
@@ -194,43 +202,66 @@ class StoreSource:
         return bytes(content)
 
 
-def serve(store: EventStore, *, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0,
-          max_gap: float | None = None, heartbeat: float = 5.0, api_key: str | None = None) -> Any:
-    """An :class:`ApiServer` over the log, not yet started (``.start()`` for a background thread, or use it as a
-    context manager; ``.serve_forever()`` to serve in this thread)."""
-    from recorder.emulator.server import ApiServer
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) only ever means this machine."""
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse to serve the log beyond this machine without a token (ConfigError, one line)."""
+    if not is_loopback(host) and not token:
+        raise ConfigError(f"refusing to serve the event log on non-loopback address {host}: set --token "
+                          "(or RECORDER_SERVE_TOKEN) so that every request must present it")
+
+
+def serve(store: EventStore, *, host: str = "127.0.0.1", port: int = 0, speed: float = 1.0,
+          max_gap: float | None = None, heartbeat: float = 5.0, token: str | None = None,
+          max_connections: int = DEFAULT_MAX_CONNECTIONS) -> ApiServer:
+    """An :class:`ApiServer` over the log, not yet started (``.start()`` for a background thread, or use it as a
+    context manager). ``token``: the one API key accepted (required for a non-loopback ``host``)."""
     if heartbeat <= 0:
         raise ConfigError("--heartbeat must be positive")
+    if max_connections < 1:
+        raise ConfigError("--max-connections must be at least 1")
+    check_exposure(host, token)
     try:
-        return ApiServer(StoreSource(store, speed=speed, max_gap=max_gap), api_key=api_key, heartbeat=heartbeat,
-                         host=host, port=port)
+        return ApiServer(StoreSource(store, speed=speed, max_gap=max_gap), api_key=token or None,
+                         heartbeat=heartbeat, host=host, port=port, name="recorder-serve",
+                         max_connections=max_connections)
     except OSError as err:
         raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 
 
 def run(db_url: str, *, host: str, port: int, speed: float, max_gap: float | None, heartbeat: float,
-        api_key: str | None, echo: Callable[[str], None]) -> None:
+        token: str | None, echo: Callable[[str], None],
+        max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
     """``recorder serve``: serve until interrupted, after saying where and what."""
+    check_exposure(host, token)
     store = EventStore(db_url)
     try:
         server = serve(store, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat,
-                       api_key=api_key)
+                       token=token, max_connections=max_connections)
         sessions = store.sessions()
         pace = "as fast as the client reads" if speed == 0 else f"{speed:g}x the recorded pace"
         echo(f"Serving {len(sessions)} recorded session(s) from the event log on {server.base_url} "
-             f"(streams replay at {pace})")
+             f"(streams replay at {pace}; at most {max_connections} connections)")
         for s in sessions:
             echo(f"  {s.session_id}  {s.events:>8,} events  {s.status or '':<11} {s.title or ''}")
         echo("Point the SDK at it:")
         echo(f"  export ANTHROPIC_BASE_URL={server.base_url}")
-        echo(f"  export ANTHROPIC_API_KEY={api_key or 'recorded'}" + ("" if api_key else "   # any non-empty key"))
+        echo("  export ANTHROPIC_API_KEY=" + ("<the token>   # every request must present it" if token
+                                              else "recorded   # any non-empty key"))
         echo("Press Ctrl-C to stop.")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        serve_until_interrupted(server)
     finally:
         store.close()

@@ -38,6 +38,8 @@ _DATA_TABLES = [
     "leases",
     "sessions",
     "recording_runs",
+    "session_lifecycle",
+    "webhook_deliveries",
 ]
 
 

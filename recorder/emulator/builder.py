@@ -8,7 +8,13 @@ that owns the event and the streams it appears in (same dict, same id, same JSON
 * an event of the primary thread goes to the primary thread's stream and to the session stream;
 * an event of a child thread goes to that thread's stream only, unless it is one the API cross-posts to the
   session stream: ``session.thread_created``, ``session.thread_status_*``, ``agent.thread_message_sent`` and
-  ``agent.thread_message_received``.
+  ``agent.thread_message_received`` (same bytes in both streams);
+* a child thread's *blocking* events (``agent.custom_tool_use``, an ``agent.tool_use`` or ``agent.mcp_tool_use``
+  that needs confirmation) and the client's answers to them are cross-posted too, but differently: the session
+  stream's copy has ``session_thread_id`` set to the thread, the thread's own copy has none. Same id, different
+  bytes (:attr:`Emission.session_copy`).
+
+``idle()`` always emits a ``session.usage`` (cumulative usage and cost) just before the ``session.status_idle``.
 
 The script is then either materialized at once (a finished session, times as written) or played back in real
 time by a live session (times replaced by the wall clock, see :mod:`recorder.emulator.session`).
@@ -21,9 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from recorder.apiserver.wire import format_micros
 from recorder.emulator import ids, text
 from recorder.emulator.snapshots import PRICES, AgentSpec, SessionSnapshot, Usage, file_object, money
-from recorder.emulator.wire import format_micros
 from recorder.vocabulary import THREAD_CROSS_POSTED
 
 CROSS_POSTED = THREAD_CROSS_POSTED
@@ -48,6 +54,8 @@ class Emission:
     at: int  # synthetic time, microseconds since the epoch
     queued_steps: int = 0  # live playback: echo it queued (processed_at null) this many steps earlier
     new_thread: NewThread | None = None
+    session_copy: dict[str, Any] | None = None  # extra fields of the session stream's copy (blocking cross-posts)
+    fill_usage: bool = False  # a session.usage whose usage is taken from the live session when it is applied
 
 
 @dataclass
@@ -102,6 +110,7 @@ class SessionBuilder:
         self.emissions: list[Emission] = []
         self.files: list[FileSpec] = []
         self.thread_agents: dict[str, AgentSpec] = {self.primary: agent}
+        self.live_usage = False  # continuations: session.usage is filled in from the live session
         self._count = 0
 
     # ------------------------------------------------------------------------------------------- core
@@ -118,24 +127,29 @@ class SessionBuilder:
 
     def emit(self, event_type: str, fields: dict[str, Any] | None = None, *, thread: str | None = None,
              event_id: str | None = None, tick: bool = True, queued_steps: int = 0,
-             new_thread: NewThread | None = None) -> str:
-        """Append one event owned by ``thread`` (default: the primary thread); returns its id."""
+             new_thread: NewThread | None = None, blocking: bool = False) -> str:
+        """Append one event owned by ``thread`` (default: the primary thread); returns its id. ``blocking``: a
+        child thread's blocking event (or the answer to one), cross-posted with ``session_thread_id`` set."""
         if tick:
             self.tick()
         owner = thread or self.primary
         eid = self.new_id() if event_id is None else event_id
         event: dict[str, Any] = {"type": event_type, "id": eid, **(fields or {}),
                                  "processed_at": format_micros(self.clock)}
+        session_copy = None
         if owner == self.primary:
             targets: tuple[str | None, ...] = (None, owner)
         elif event_type in CROSS_POSTED:
             targets = (owner, None)
+        elif blocking:
+            targets, session_copy = (owner, None), {"session_thread_id": owner}
         else:
             targets = (owner,)
         if new_thread is not None:
             self._usage_view.add_thread(new_thread.id, {}, new_thread.agent.model, new_thread.parent, self.clock)
         self._usage_view.observe(event, owner, self.clock)
-        self.emissions.append(Emission(event, owner, targets, self.clock, queued_steps, new_thread))
+        self.emissions.append(Emission(event, owner, targets, self.clock, queued_steps, new_thread, session_copy,
+                                       fill_usage=self.live_usage and event_type == "session.usage"))
         return eid
 
     def usage_so_far(self) -> Usage:
@@ -143,9 +157,6 @@ class SessionBuilder:
 
     def build(self) -> Script:
         return Script(self.scenario, self.snapshot, self.agent, self.emissions, self.files)
-
-    def _thread_fields(self, thread: str | None) -> dict[str, Any]:
-        return {} if thread is None or thread == self.primary else {"session_thread_id": thread}
 
     # ------------------------------------------------------------------------------------------- vocabulary
 
@@ -160,6 +171,9 @@ class SessionBuilder:
         return self.emit("session.status_running", tick=False)
 
     def idle(self, stop_reason: dict[str, Any] | None = None) -> str:
+        """``session.usage`` then ``session.status_idle`` (``end_turn`` unless told otherwise)."""
+        if not self.emissions or self.emissions[-1].event["type"] != "session.usage":
+            self.usage_event()
         return self.emit("session.status_idle", {"stop_reason": stop_reason or {"type": "end_turn"},
                                                  "stop_details": None})
 
@@ -201,7 +215,7 @@ class SessionBuilder:
     def tool_use(self, name: str, tool_input: dict[str, Any], thread: str | None = None, *,
                  permission: str | None = "allow") -> str:
         fields: dict[str, Any] = {"name": name, "input": tool_input, "evaluated_permission": permission}
-        return self.emit("agent.tool_use", {**fields, **self._thread_fields(thread)}, thread=thread)
+        return self.emit("agent.tool_use", fields, thread=thread, blocking=permission == "ask")
 
     def tool_result(self, tool_use_id: str, body: str | list[dict[str, Any]], thread: str | None = None, *,
                     is_error: bool = False) -> str:
@@ -211,26 +225,28 @@ class SessionBuilder:
 
     def mcp_tool_use(self, server: str, name: str, tool_input: dict[str, Any], thread: str | None = None) -> str:
         return self.emit("agent.mcp_tool_use", {"mcp_server_name": server, "name": name, "input": tool_input,
-                                                "evaluated_permission": "allow", **self._thread_fields(thread)},
-                         thread=thread)
+                                                "evaluated_permission": "allow"}, thread=thread)
 
     def mcp_tool_result(self, use_id: str, body: str, thread: str | None = None, *, is_error: bool = False) -> str:
         return self.emit("agent.mcp_tool_result", {"mcp_tool_use_id": use_id,
                                                    "content": [{"type": "text", "text": body}],
                                                    "is_error": is_error}, thread=thread)
 
-    def custom_tool_use(self, name: str, tool_input: dict[str, Any]) -> str:
-        return self.emit("agent.custom_tool_use", {"name": name, "input": tool_input})
+    def custom_tool_use(self, name: str, tool_input: dict[str, Any], thread: str | None = None) -> str:
+        return self.emit("agent.custom_tool_use", {"name": name, "input": tool_input}, thread=thread,
+                         blocking=True)
 
-    def custom_tool_result(self, use_id: str, body: str, *, is_error: bool = False) -> str:
+    def custom_tool_result(self, use_id: str, body: str, *, is_error: bool = False, thread: str | None = None
+                           ) -> str:
         return self.emit("user.custom_tool_result", {"custom_tool_use_id": use_id,
                                                      "content": [{"type": "text", "text": body}],
-                                                     "is_error": is_error})
+                                                     "is_error": is_error}, thread=thread, blocking=True)
 
-    def tool_confirmation(self, tool_use_id: str, allow: bool, deny_message: str | None = None) -> str:
+    def tool_confirmation(self, tool_use_id: str, allow: bool, deny_message: str | None = None,
+                          thread: str | None = None) -> str:
         return self.emit("user.tool_confirmation", {"tool_use_id": tool_use_id,
                                                     "result": "allow" if allow else "deny",
-                                                    "deny_message": deny_message})
+                                                    "deny_message": deny_message}, thread=thread, blocking=True)
 
     def interrupt(self, thread: str | None = None) -> str:
         """A ``user.interrupt`` as the API sends it: with an empty id (never at the same instant as another)."""
@@ -256,6 +272,8 @@ class SessionBuilder:
 
     def spawn(self, agent: AgentSpec, parent: str | None = None) -> str:
         """Start a child thread running ``agent``: ``session.thread_created`` then ``..._status_running``."""
+        if parent not in (None, self.primary):
+            raise ValueError("one level of delegation: only the primary thread spawns subagents")
         thread_id = ids.make_id("sthr", self.seed, self.key, "child", len(self.thread_agents))
         self.thread_agents[thread_id] = agent
         new = NewThread(thread_id, agent, parent or self.primary)

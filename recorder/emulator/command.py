@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from recorder.apiserver import serve_until_interrupted
 from recorder.emulator.faults import Faults
 from recorder.errors import ConfigError
 
@@ -102,7 +103,7 @@ def run(*, host: str, port: int, scenarios: tuple[str, ...], seed: int, faults: 
             emu.add_session(req.name, events=events if takes_events else None, faults=req.faults,
                             live=True if live and req.name != "long" else None, interval=interval)
     try:
-        server = emu.serve(host=host, port=port)
+        server = emu.server(host=host, port=port)
     except OSError as err:
         raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
     echo(f"Managed Agents API emulator listening on {server.base_url}  (seed {seed}, "
@@ -115,11 +116,4 @@ def run(*, host: str, port: int, scenarios: tuple[str, ...], seed: int, faults: 
     echo(f"  export ANTHROPIC_API_KEY={api_key or 'emulator-key'}"
          + ("" if api_key else "   # any non-empty key is accepted"))
     echo("Press Ctrl-C to stop.")
-    try:
-        while True:
-            server.stopping.wait(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-        emu.close()
+    serve_until_interrupted(server, on_stop=emu.close)

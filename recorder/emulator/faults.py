@@ -34,14 +34,13 @@ already in progress keeps the faults it started with.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, fields, replace
-from typing import Literal
+from dataclasses import dataclass, replace
 
+from recorder.apiserver.shaping import Plan, RequestKind
 from recorder.errors import ConfigError
 
 FOREVER = -1  # a burst count meaning "every request until cleared"
 
-RequestKind = Literal["list", "stream", "other"]
 _ON_VALUES = ("all", "events", "list", "stream", "session_events", "thread_events")
 
 
@@ -197,30 +196,6 @@ def as_faults(faults: Faults | str | None) -> Faults:
     if isinstance(faults, str):
         return Faults.parse(faults)
     raise ConfigError(f"faults must be a spec string or a Faults object, not {type(faults).__name__}")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to do to one response: at most one status fault, plus the shaping faults."""
-
-    status: int | None = None
-    retry_after: float | None = None
-    slow_first_byte: float | None = None
-    drop_after: int | None = None
-    end_after: int | None = None
-    heartbeat_only: bool = False
-    trickle: float | None = None
-    duplicate: int | None = None
-
-    def labels(self) -> list[str]:
-        out = [f"status={self.status}"] if self.status else []
-        for f in fields(self):
-            if f.name in ("status", "retry_after"):
-                continue
-            value = getattr(self, f.name)
-            if value not in (None, False):
-                out.append(f.name if value is True else f"{f.name}={_num(value)}")
-        return out
 
 
 _STATUS_ORDER = (("rate_limit", 429), ("overloaded", 529), ("server_error", 500))

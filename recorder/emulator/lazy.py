@@ -3,7 +3,8 @@
 Nothing is stored per event, so a session of millions of events costs a few kilobytes; the server builds only
 the page it is asked for. The history is a repeating 12-event turn (a user message, a model request that calls
 a tool, the tool's result, a second model request that answers, idle, a ``session.usage``), with text drawn
-from a per-event random generator; the last event is ``session.status_terminated``.
+from a per-event random generator; the last two events are a ``session.usage`` and ``session.status_idle``
+(``end_turn``), so the session ends idle like every finished one.
 
 Times: turn ``c`` starts at ``base + c * 10 s`` plus a per-turn jitter below 2 s, and the slots of a turn have
 fixed offsets below 6 s, several of them equal, so ``processed_at`` is non-decreasing with exact ties and the
@@ -16,16 +17,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from recorder.apiserver.source import EventRecord
+from recorder.apiserver.wire import dumps, format_micros
 from recorder.emulator import ids, text
 from recorder.emulator.snapshots import SessionSnapshot, Usage
-from recorder.emulator.source import EventRecord
 from recorder.emulator.streams import IndexedStream
-from recorder.emulator.wire import dumps, format_micros
 
 SLOTS = (
     "user.message", "session.status_running", "span.model_request_start", "agent.thinking", "agent.tool_use",
     "span.model_request_end", "agent.tool_result", "span.model_request_start", "agent.message",
-    "span.model_request_end", "session.status_idle", "session.usage",
+    "span.model_request_end", "session.usage", "session.status_idle",
 )
 OFFSETS = (0, 0, 35_000, 1_200_000, 1_900_000, 1_900_000, 2_650_000, 2_650_000, 4_800_000, 4_800_000,
            5_000_000, 5_000_000)
@@ -72,7 +73,11 @@ class LongStream(IndexedStream):
         return format_micros(self.time_micros(index))
 
     def type_at(self, index: int) -> str:
-        return "session.status_terminated" if index == self.length - 1 else SLOTS[index % len(SLOTS)]
+        if index == self.length - 1:
+            return "session.status_idle"
+        if index == self.length - 2:
+            return "session.usage"
+        return SLOTS[index % len(SLOTS)]
 
     def event_id(self, index: int) -> str:
         return ids.make_id("sevt", self.seed, self.key, index)
@@ -86,7 +91,8 @@ class LongStream(IndexedStream):
         return blocks.merged(self.prefix[rest])
 
     def spans_before(self, index: int) -> int:
-        """How many ``span.model_request_end`` events come before ``index``."""
+        """How many ``span.model_request_end`` events come before ``index`` (the last two events are not)."""
+        index = min(index, max(self.length - 2, 0))
         turn, slot = divmod(index, len(SLOTS))
         return 2 * turn + (slot > 5) + (slot > 9)
 
@@ -137,6 +143,6 @@ def long_snapshot(stream: LongStream, snapshot: SessionSnapshot, primary: str) -
     end = stream.time_micros(last)
     snapshot.threads[primary].usage = stream.usage_through(stream.spans_before(last))
     for clock in (snapshot.clock, snapshot.threads[primary].clock):
-        clock.status, clock.since, clock.last = "terminated", end, end
+        clock.status, clock.since, clock.last = "idle", end, end
         clock.active = stream.active_micros(last)
     snapshot.threads[primary].first_running = stream.time_micros(min(1, last))

@@ -74,13 +74,10 @@ def tool_use(ctx: Context) -> Script:
         f"{w},{r.randint(50, 900)},{r.randint(10, 50)}\n".encode() for w in text.WORDS[:20]))
     b.file("chart.png", "image/png", b"\x89PNG\r\n\x1a\n" + r.randbytes(2048))
     b.idle()
-    b.usage_event()
     b.user_message("Thanks! Can you also add a regression test?")
     b.running()
     b.turn(tools=2, error_rate=0.0)
     b.idle()
-    b.usage_event()
-    b.terminated()
     return b.build()
 
 
@@ -113,7 +110,6 @@ def mcp(ctx: Context) -> Script:
     b.agent_message("Filed WID-412 for the cache expiry bug; the other alerts were noise from a deploy.")
     b.span_end(start)
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -141,8 +137,13 @@ def custom_tool(ctx: Context) -> Script:
     start = b.span_start()
     b.agent_message(f"Refunded $45.99 for order 88231. {text.sentence(r)}")
     b.span_end(start)
-    b.idle()
-    b.terminated()
+    if ctx.options.get("pending"):  # left waiting for the client's next custom tool result
+        start = b.span_start()
+        use = b.custom_tool_use("lookup_order", {"order_id": "88232"})
+        b.span_end(start)
+        b.idle({"type": "requires_action", "event_ids": [use]})
+    else:
+        b.idle()
     return b.build()
 
 
@@ -168,8 +169,13 @@ def confirmation(ctx: Context) -> Script:
         start = b.span_start()
         b.agent_message("Tagged and pushed." if allow else "Understood, I won't force-push.")
         b.span_end(start)
-    b.idle()
-    b.terminated()
+    if ctx.options.get("pending"):  # left waiting for the client's confirmation
+        start = b.span_start()
+        use = b.tool_use("bash", {"command": "gh release create v2.4.0"}, permission="ask")
+        b.span_end(start)
+        b.idle({"type": "requires_action", "event_ids": [use]})
+    else:
+        b.idle()
     return b.build()
 
 
@@ -178,7 +184,7 @@ def multi_agent(ctx: Context) -> Script:
     review = agent(ctx.seed, "reviewer", "claude-sonnet-4-6", description="Reviews patches")
     scout = agent(ctx.seed, "scout", "claude-haiku-4-5", description="Reads one source in depth")
     lead = agent(ctx.seed, "coordinator", "claude-opus-4-7")
-    b = builder(ctx, "multi_agent", "Evaluate moving the cache to Redis", lead, children=[research, review])
+    b = builder(ctx, "multi_agent", "Evaluate moving the cache to Redis", lead, children=[research, review, scout])
     r = b.r
     b.user_message("Should we move the widget cache to Redis? Research it and have the patch reviewed.")
     b.running()
@@ -190,12 +196,33 @@ def multi_agent(ctx: Context) -> Script:
     t2 = b.spawn(review)
     b.thread_message(b.primary, t2, "Review the patch on branch cache-redis.")
     b.turn(t1, tools=2, error_rate=0.3)
-    t3 = b.spawn(scout, parent=t1)
-    b.thread_message(t1, t3, "Read the Redis latency docs and summarize.")
+    t3 = b.spawn(scout)  # one level of delegation: only the coordinator spawns subagents
+    b.thread_message(b.primary, t3, "Read the Redis latency docs and summarize.")
     b.turn(t3, tools=1, error_rate=0.0)
-    b.thread_message(t3, t1, "p99 on loopback is ~0.3 ms; network adds ~0.5 ms.")
+    # a subagent's custom tool use: the client answers it on the session stream
+    start = b.span_start(t1)
+    use = b.custom_tool_use("lookup_order", {"order_id": "bench-1k"}, t1)
+    b.span_end(start, t1)
+    b.thread_status(t1, "idle", {"type": "requires_action", "event_ids": [use]})
+    b.idle({"type": "requires_action", "event_ids": [use]})
+    b.tick(1.0, 5.0, tie=0)
+    b.custom_tool_result(use, '{"p99_ms": 0.4}', thread=t1)
+    b.running()
+    b.thread_status(t1, "running")
+    b.thread_message(t3, b.primary, "p99 on loopback is ~0.3 ms; network adds ~0.5 ms.")
     b.thread_status(t3, "idle")
     b.turn(t2, tools=3, error_rate=0.2)
+    # a subagent's tool use needing confirmation: cross-posted to the session stream with session_thread_id
+    start = b.span_start(t2)
+    use = b.tool_use("bash", {"command": "git push origin cache-redis"}, t2, permission="ask")
+    b.span_end(start, t2)
+    b.thread_status(t2, "idle", {"type": "requires_action", "event_ids": [use]})
+    b.idle({"type": "requires_action", "event_ids": [use]})
+    b.tick(2.0, 9.0, tie=0)
+    b.tool_confirmation(use, True, thread=t2)
+    b.running()
+    b.thread_status(t2, "running")
+    b.tool_result(use, "To github.com:acme/widgets.git\n   4f1c2e9..8a7b3d0  cache-redis -> cache-redis", t2)
     b.compaction(t2)
     b.turn(t2, tools=1, error_rate=0.0)
     b.thread_message(t1, b.primary, "Findings: in-process wins below 5k rps; Redis wins with many workers.")
@@ -207,8 +234,6 @@ def multi_agent(ctx: Context) -> Script:
     b.agent_message("Recommendation: keep the in-process cache for now; revisit at 5k rps.")
     b.span_end(start)
     b.idle()
-    b.usage_event()
-    b.terminated()
     return b.build()
 
 
@@ -234,8 +259,10 @@ def errors(ctx: Context) -> Script:
     b.user_message("Try again please.")
     b.running()
     b.turn(tools=1)
-    b.idle()
-    b.terminated()
+    b.error({"type": "unknown_error", "message": "The session's container was lost",
+             "retry_status": {"type": "terminal"}})
+    b.usage_event()
+    b.terminated()  # an unrecoverable error: the only scenario that ends terminated
     return b.build()
 
 
@@ -254,9 +281,7 @@ def budget(ctx: Context) -> Script:
     b.user_message("Budget raised to $2. Please finish.")
     b.running()
     b.turn(tools=2)
-    b.usage_event()
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -282,7 +307,6 @@ def interrupts(ctx: Context) -> Script:
     b.agent_message("Stopped. README.fr.md is in place.")
     b.span_end(start)
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -298,7 +322,6 @@ def compaction(ctx: Context) -> Script:
             start = b.span_start()
             b.span_end(start, scale=3.0)
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -317,7 +340,6 @@ def unknown_types(ctx: Context) -> Script:
     b.tool_result(use, "README.md\nsrc\n")
     b.emit("agent.tool_use_progress", {"tool_use_id": use, "fraction": 0.5, "note": None})
     b.idle()
-    b.terminated()
     # unknown fields on known types, in places that are easy to drop by accident
     for emission in b.emissions:
         if emission.event["type"] == "session.status_idle":
@@ -345,7 +367,6 @@ def large_results(ctx: Context) -> Script:
     b.agent_message("The first 500 is at line 00041237.")
     b.span_end(start, scale=30)
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -363,7 +384,6 @@ def unicode(ctx: Context) -> Script:
     b.span_end(start)
     b.file("naïve 📄.md", "text/markdown; charset=utf-8", t.encode("utf-8", "surrogatepass"))
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -386,7 +406,6 @@ def outcome(ctx: Context) -> Script:
             "usage": {"input_tokens": 1200, "output_tokens": 80, "cache_read_input_tokens": 0,
                       "cache_creation_input_tokens": 0, "speed": "standard"}})
     b.idle()
-    b.terminated()
     return b.build()
 
 
@@ -411,9 +430,8 @@ def live(ctx: Context) -> Script:
     b.thread_message(child, b.primary, "The flaky test passed 20 times in a row.")
     b.thread_status(child, "idle")
     b.turn(tools=1)
+    b.file("build-log.txt", "text/plain", f"{text.paragraph(b.r, 3)}\n".encode())
     b.idle()
-    b.usage_event()
-    b.terminated()
     return b.build()
 
 
@@ -642,13 +660,16 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("mcp", "MCP tool use and results (one is_error) and a retried mcp_connection_failed session.error",
              mcp),
     Scenario("custom_tool", "custom tools: agent.custom_tool_use, session.status_idle requires_action, "
-             "user.custom_tool_result (one is_error)", custom_tool),
-    Scenario("confirmation", "tools needing permission: requires_action, user.tool_confirmation allow and deny",
-             confirmation),
-    Scenario("multi_agent", "a coordinator with child threads (and a grandchild), cross-thread messages; child "
-             "histories only in their thread streams", multi_agent),
+             "user.custom_tool_result (one is_error); option pending=True ends waiting (requires_action)",
+             custom_tool),
+    Scenario("confirmation", "tools needing permission: requires_action, user.tool_confirmation allow and deny; "
+             "option pending=True ends waiting (requires_action)", confirmation),
+    Scenario("multi_agent", "a coordinator with three subagent threads (one level of delegation), cross-thread "
+             "messages, subagents going idle when done; child histories only in their thread streams; a "
+             "subagent's custom tool use and tool confirmation cross-posted with session_thread_id", multi_agent),
     Scenario("errors", "session.error (overloaded, rate limited, clone failure, exhausted), "
-             "session.status_rescheduled, failed model requests, retries_exhausted", errors),
+             "session.status_rescheduled, failed model requests, retries_exhausted; ends terminated by a "
+             "terminal error (the only scenario that terminates)", errors),
     Scenario("budget", "budget pauses: session.usage events with list_cost, idle budget_reached, session.updated "
              "raising the budget", budget),
     Scenario("interrupts", "two distinct user.interrupt events, both with an empty id", interrupts),
@@ -670,6 +691,6 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("long", "a finished session of N events (--events, default 10000) generated lazily from seed and "
              "index: memory stays flat even for millions", None),
     Scenario("live", "a multi-agent session played in real time, one step every --interval seconds, with a "
-             "queued user message (processed_at null), ending in session.status_terminated", live,
+             "queued user message (processed_at null) and an output file, ending idle (end_turn)", live,
              live_by_default=True),
 )}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from recorder.emulator.wire import format_micros
+from recorder.apiserver.wire import format_micros
 from recorder.money import minor_units
 from recorder.vocabulary import SESSION_STATUS, THREAD_STATUS
 
@@ -194,6 +194,7 @@ class SessionSnapshot:
     clock: _Clock = field(init=False)
     threads: dict[str, ThreadInfo] = field(default_factory=dict)
     primary_thread: str = ""
+    archived_at: int | None = None
 
     def __post_init__(self) -> None:
         self.clock = _Clock("idle", self.created, last=self.created)
@@ -256,7 +257,7 @@ class SessionSnapshot:
             "status": self.status,
             "created_at": format_micros(self.created),
             "updated_at": format_micros(self.clock.last),
-            "archived_at": None,
+            "archived_at": None if self.archived_at is None else format_micros(self.archived_at),
             "environment_id": self.environment_id,
             "agent": self.agent,
             "resources": self.resources,

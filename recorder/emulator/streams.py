@@ -16,9 +16,9 @@ import queue
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
-from recorder.emulator.source import EventQuery, EventRecord
+from recorder.apiserver.source import EventQuery, EventRecord
 
 
 class IndexedStream:
@@ -91,10 +91,15 @@ def _at(record: EventRecord, position: int) -> EventRecord:
 _END = object()
 
 
-class Subscriber:
-    """A subscription to a :class:`StreamLog` (see :class:`recorder.emulator.source.Subscription`)."""
+class _Owner(Protocol):
+    def unsubscribe(self, sub: Subscriber) -> None: ...
 
-    def __init__(self, log: StreamLog | None) -> None:
+
+class Subscriber:
+    """A subscription to a :class:`StreamLog` or another owner (see :class:`recorder.apiserver.source.Subscription`).
+    Without an owner it is finished from the start (a stream that can emit nothing more)."""
+
+    def __init__(self, log: _Owner | None) -> None:
         self._log = log
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._finished = log is None
@@ -174,6 +179,14 @@ class StreamLog(IndexedStream):
             for sub in self._subscribers:
                 sub.end()
             self._subscribers.clear()
+
+    def finish_with(self, record: EventRecord) -> None:
+        """Hand ``record`` to the open subscriptions only (it is not part of the stream's history), then end:
+        how an open stream learns that its session was deleted."""
+        with self._lock:
+            for sub in self._subscribers:
+                sub.push(record)
+        self.end()
 
     def subscribe(self) -> Subscriber:
         with self._lock:

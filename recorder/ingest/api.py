@@ -27,6 +27,7 @@ import httpx2
 
 from recorder.errors import ApiError
 from recorder.events import format_time
+from recorder.ingest.budget import RequestBudget
 from recorder.ingest.deadline import Deadline
 from recorder.ingest.pages import read_page
 from recorder.ingest.retry import RetryPolicy, with_retries
@@ -57,18 +58,34 @@ class Api:
         request_timeout: float = 60.0,
         policy: RetryPolicy | None = None,
         on_retry: Callable[[str, str, float], None] | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.client = client
         self.deadline = deadline
         self.request_timeout = request_timeout
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
+        self.budget = budget
+
+    @asynccontextmanager
+    async def _request(self, what: str) -> AsyncIterator[None]:
+        """One request (an attempt): a token from the budget first, then the request's wall-clock scope; a 429
+        lowers the budget's rate for a while."""
+        if self.budget is not None:
+            await self.budget.take()
+        try:
+            async with self.deadline.scope(self.request_timeout, what):
+                yield
+        except anthropic.RateLimitError:
+            if self.budget is not None:
+                self.budget.throttled()
+            raise
 
     async def _body(self, what: str, request: Callable[[], Awaitable[Any]]) -> bytes:
         """One request's whole body, within its wall-clock limit, retried."""
 
         async def call() -> bytes:
-            async with self.deadline.scope(self.request_timeout, what):
+            async with self._request(what):
                 response = await request()
                 return await response.read()
 
@@ -103,10 +120,17 @@ class Api:
         return await self._json(f"retrieve session {session_id}", lambda: raw.retrieve(session_id))
 
     async def list_sessions(
-        self, *, statuses: list[str] | None = None, created_after: datetime | None = None, limit: int = 100
+        self,
+        *,
+        statuses: list[str] | None = None,
+        created_after: datetime | None = None,
+        limit: int = 100,
+        include_archived: bool = False,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every session the API lists (oldest first), following cursors."""
+        """Every session the API lists (oldest first), following cursors; archived ones too if asked."""
         params: dict[str, Any] = {"limit": limit, "order": "asc"}
+        if include_archived:
+            params["include_archived"] = True
         if statuses:
             params["statuses"] = statuses
         if created_after is not None:
@@ -166,7 +190,7 @@ class Api:
             make = lambda: thread_opener(thread_id, session_id=session_id)  # noqa: E731
 
         async def connect() -> tuple[Any, Any]:
-            async with self.deadline.scope(self.request_timeout, what):
+            async with self._request(what):
                 manager = make()
                 response = await manager.__aenter__()
                 return manager, response
@@ -198,7 +222,7 @@ class Api:
 
     async def download_file(self, file_id: str) -> bytes:
         async def call() -> bytes:
-            async with self.deadline.scope(self.request_timeout, f"download file {file_id}"):
+            async with self._request(f"download file {file_id}"):
                 response = await self.client.beta.files.download(file_id, betas=[MANAGED_AGENTS_BETA])
                 return await response.read()
 

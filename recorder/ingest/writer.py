@@ -11,10 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from recorder.events import RawEvent
-from recorder.store import AppendResult, Checkpoint, EventStore, FileArchive, Holder, Lease, Leases
+from recorder.store import (
+    AppendResult,
+    Checkpoint,
+    EventStore,
+    FileArchive,
+    Holder,
+    Lease,
+    Leases,
+    Lifecycle,
+    SessionState,
+)
 
 T = TypeVar("T")
 
@@ -38,6 +49,7 @@ class LogWriter:
         self.run_id = run_id
         self.leases = leases
         self.files = FileArchive(store)
+        self.lifecycle = Lifecycle(store)
         self.events_added = 0
 
     async def append(
@@ -75,3 +87,17 @@ class LogWriter:
 
     async def release(self, lease: Lease) -> None:
         await finish_even_if_cancelled(self.leases.release, lease)
+
+    async def states(self) -> dict[str, SessionState]:
+        return await asyncio.to_thread(self.lifecycle.states)
+
+    async def set_state(self, session_id: str, state: str, **upstream: Any) -> bool:
+        return await finish_even_if_cancelled(self.lifecycle.set_state, session_id, state, **upstream)
+
+    async def mark_deleted(self, session_id: str, *, actor: str, reason: str, details: dict[str, Any]) -> bool:
+        return await finish_even_if_cancelled(
+            self.lifecycle.mark_deleted, session_id, actor=actor, reason=reason, details=details
+        )
+
+    async def mark_handled(self, session_id: str | None, received_before: datetime) -> int:
+        return await finish_even_if_cancelled(self.lifecycle.mark_handled, session_id, received_before)

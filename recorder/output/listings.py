@@ -4,7 +4,7 @@ renderer, :func:`recorder.output.formats.simple_table`). The CLI only picks one 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -96,24 +96,63 @@ def short_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
-def sessions_json(rows: Sequence[SessionLike], complete: Collection[str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "session_id": r.session_id, "status": r.status, "title": r.title, "agent": r.agent_name,
+class StateLike(Protocol):
+    @property
+    def state(self) -> str: ...
+    @property
+    def archived_at(self) -> datetime | None: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+
+CAUGHT_UP_STATES = ("settled", "closed", "deleted")
+
+
+def _pending(session_id: str, complete: Collection[str], states: Mapping[str, StateLike]) -> bool:
+    """Not known to be caught up: neither complete nor settled, closed or deleted when last recorded."""
+    state = states.get(session_id)
+    return session_id not in complete and (state is None or state.state not in CAUGHT_UP_STATES)
+
+
+def sessions_json(rows: Sequence[SessionLike], complete: Collection[str],
+                  states: Mapping[str, StateLike] | None = None) -> list[dict[str, Any]]:
+    """One object per session; ``state`` is the lifecycle state in the log (active, settled, closed, deleted),
+    ``archived_at`` / ``deleted_at`` null when not."""
+    states = states or {}
+    out = []
+    for r in rows:
+        state = states.get(r.session_id)
+        out.append({
+            "session_id": r.session_id, "status": r.status, "state": state.state if state else None,
+            "archived_at": format_time(state.archived_at) if state else None,
+            "deleted_at": format_time(state.deleted_at) if state else None,
+            "title": r.title, "agent": r.agent_name,
             "model": r.model, "created_at": format_time(r.created_at), "events": r.events,
             "threads": r.threads, "first_event_at": format_time(r.first_event_at),
             "last_event_at": format_time(r.last_event_at), "last_recorded_at": format_time(r.last_recorded_at),
             "complete": r.session_id in complete,
-        }
-        for r in rows
-    ]
+        })
+    return out
 
 
-def sessions_table(rows: Sequence[SessionLike], complete: Collection[str]) -> str:
-    """The table; a session not recorded to its end has a ``*`` after its status."""
+def any_pending(rows: Sequence[SessionLike], complete: Collection[str],
+                states: Mapping[str, StateLike] | None = None) -> bool:
+    return any(_pending(r.session_id, complete, states or {}) for r in rows)
+
+
+def sessions_table(rows: Sequence[SessionLike], complete: Collection[str],
+                   states: Mapping[str, StateLike] | None = None) -> str:
+    """The table; a session not known to be caught up has a ``*`` after its status."""
+    states = states or {}
+
+    def state_of(session_id: str) -> str:
+        state = states.get(session_id)
+        return state.state if state else "-"
+
     return simple_table(
-        ("SESSION", "STATUS", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE"),
-        [(r.session_id, (r.status or "?") + ("" if r.session_id in complete else "*"), f"{r.events:,}",
+        ("SESSION", "STATUS", "STATE", "EVENTS", "THREADS", "LAST EVENT", "RECORDED", "AGENT", "TITLE"),
+        [(r.session_id, (r.status or "?") + ("*" if _pending(r.session_id, complete, states) else ""),
+          state_of(r.session_id), f"{r.events:,}",
           str(r.threads), short_time(r.last_event_at), short_time(r.last_recorded_at),
           " / ".join(x for x in (r.agent_name, r.model) if x), (r.title or "")[:40])
          for r in rows],

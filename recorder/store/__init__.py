@@ -32,6 +32,7 @@ from recorder.store.database import Database, utcnow
 from recorder.store.eventstore import EventStore
 from recorder.store.files import FileArchive
 from recorder.store.leases import Lease, Leases
+from recorder.store.lifecycle import DELETED_ACTION, Delivery, Lifecycle, SessionState
 from recorder.store.log import EventLog, Fence
 from recorder.store.roles import grant_roles, role_statements
 from recorder.store.rows import (
@@ -72,6 +73,7 @@ from recorder.store.tail import LogTail, SqlLogTail
 
 __all__ = [
     "AUDIT_GENESIS",
+    "DELETED_ACTION",
     "SESSION_SORTS",
     "TOKEN_FIELDS",
     "AppendResult",
@@ -84,6 +86,7 @@ __all__ = [
     "Checkpoint",
     "ComplianceStore",
     "Database",
+    "Delivery",
     "EventColumns",
     "EventLog",
     "EventRow",
@@ -98,6 +101,7 @@ __all__ = [
     "LatestSnapshot",
     "Lease",
     "Leases",
+    "Lifecycle",
     "LogReader",
     "LogRow",
     "LogTail",
@@ -114,6 +118,7 @@ __all__ = [
     "SessionFilter",
     "SessionPage",
     "SessionRow",
+    "SessionState",
     "SessionSummary",
     "SnapshotRow",
     "SqlLogTail",

@@ -259,3 +259,36 @@ retention_guard = Table(
     Column("session_id", Id, primary_key=True),
     Column("audit_id", Integer, ForeignKey("compliance_audit.audit_id"), nullable=False),
 )
+
+# ---- lifecycle (migration 0004): where each session is in its life upstream, and webhook deliveries received.
+#
+# - ``session_lifecycle`` — one row per session the recorder has looked at: its state in the log (``active``,
+#   ``settled``, ``closed``, ``deleted``), what the API last said (status, ``updated_at``, ``archived_at``) when it
+#   was last recorded — a later ``sessions.list`` entry that still says the same needs no request — and when it was
+#   found deleted upstream. No foreign key: a session deleted before anything was recorded may still be marked.
+# - ``webhook_deliveries`` — each accepted webhook, keyed by its ``webhook-id`` (a redelivery adds nothing), kept
+#   before the delivery is acknowledged; ``handled_at`` is set once the session it names has been recorded after it.
+
+session_lifecycle = Table(
+    "session_lifecycle",
+    metadata,
+    Column("session_id", Id, primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("upstream_status", String(32)),
+    Column("upstream_updated_at", DateTime),
+    Column("archived_at", DateTime),
+    Column("deleted_at", DateTime),
+    Column("changed_at", DateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("webhook_id", String(255), primary_key=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("event_type", String(255)),
+    Column("session_id", Id),
+    Column("payload", Text, nullable=False),
+    Column("handled_at", DateTime),
+    Index(None, "handled_at"),
+)

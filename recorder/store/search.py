@@ -1,5 +1,5 @@
 """The UI's read model in the log's database: a full-text index of messages and tool calls, and per-session and
-per-thread totals (migration ``0006``). Rebuildable: it is derived from the event log only.
+per-thread totals (migration ``0005``). Rebuildable: it is derived from the event log only.
 
 How it is kept: :meth:`SearchIndex.catch_up` tails the log by global position (like the analytics projection),
 a batch at a time; each batch's rows and the new checkpoint (``ui_index_state.position``) are written in one

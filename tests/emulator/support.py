@@ -55,6 +55,7 @@ class Reader:
         self.stream = open_stream()  # returns once the response headers arrived: the subscription exists
         self.events: list[dict[str, Any]] = []
         self.error: BaseException | None = None
+        self.closed = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -63,12 +64,40 @@ class Reader:
             for event in self.stream:
                 self.events.append(event.to_dict(mode="json", exclude_unset=True))
         except BaseException as err:
-            self.error = err
+            if not self.closed:
+                self.error = err
 
     def join(self, timeout: float = 10.0) -> Reader:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "stream did not end"
         return self
+
+    def until_idle(self, timeout: float = 10.0, quiet: float = 0.1) -> Reader:
+        """Wait until the stream has delivered its session's (or thread's) end of work: an idle that is not
+        ``requires_action``, or an ending (terminated, deleted); then hang up (streams of idle sessions stay
+        open, since the session may run again). Fails if that does not happen within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not (self.events and settled(self.events[-1])):
+            assert self.thread.is_alive() or self.events, "the stream ended without an event"
+            if not self.thread.is_alive():
+                break
+            assert time.monotonic() < deadline, "the stream's session did not go idle"
+            time.sleep(0.01)
+        time.sleep(quiet)  # what follows at once (a duplicate) arrives too
+        self.closed = True
+        self.stream.close()
+        self.thread.join(5)
+        assert not self.thread.is_alive(), "the stream did not close"
+        return self
+
+
+def settled(event: dict[str, Any]) -> bool:
+    """Whether ``event`` ends a stretch of work: an idle other than ``requires_action``, or an ending."""
+    kind = event.get("type")
+    if kind in ("session.status_terminated", "session.thread_status_terminated", "session.deleted"):
+        return True
+    reason = (event.get("stop_reason") or {}).get("type")
+    return kind in ("session.status_idle", "session.thread_status_idle") and reason != "requires_action"
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -82,7 +82,7 @@ def test_the_command_serves_what_it_prints_until_interrupted():
         assert sorted(s.id for s in client.beta.sessions.list()) == sorted(row[0] for row in listed)
         with pytest.raises(anthropic.RateLimitError):
             client.beta.sessions.retrieve(listed[2][0])
-        assert client.beta.sessions.retrieve(listed[2][0]).status == "terminated"
+        assert client.beta.sessions.retrieve(listed[2][0]).status == "idle"
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)

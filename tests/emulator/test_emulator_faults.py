@@ -53,7 +53,7 @@ def test_drop_after_cuts_a_list_body_mid_event():
         with pytest.raises(anthropic.APIConnectionError) as err:
             sdk(server).beta.sessions.events.list(sid, limit=10)
         assert isinstance(err.value.__cause__, httpx2.RemoteProtocolError)
-        assert sdk(server).beta.sessions.retrieve(sid).status == "terminated"  # only event lists are cut
+        assert sdk(server).beta.sessions.retrieve(sid).status == "idle"  # only event lists are cut
         with pytest.raises(anthropic.APIConnectionError):
             sdk(server).beta.sessions.events.list(sid, limit=2)  # fewer events than N: cut before the end
         emu.set_faults(sid, "drop_after=3,times=1")
@@ -149,7 +149,7 @@ def test_duplicate_delivery_on_streams_and_overlapping_pages():
         client = sdk(server)
         reader = Reader(lambda: client.beta.sessions.events.stream(sid))
         emu.start(sid)
-        reader.join()
+        reader.until_idle()
         assert len(reader.events) >= 20 and reader.events[0::2] == reader.events[1::2]
         items, pages = page_raw(client.beta.sessions.events.with_raw_response.list, listed, limit=10)
         truth = emu.ground_truth(listed)

@@ -7,6 +7,9 @@ import operator
 import re
 from datetime import datetime, timedelta, timezone
 
+import anthropic
+import pytest
+
 from tests.emulator.support import LONG_EVENTS, page_raw
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -96,9 +99,10 @@ def test_types_filter(standard, client):
     assert [e["type"] for e in unknown] == ["agent.future_widget"]
     assert _listed(client, names["tool_use"], types=["session.deleted"]) == []
     long_truth = emu.ground_truth(names["long"])
-    idles = _listed(client, names["long"], types=["session.status_terminated", "agent.message"], limit=1000)
-    assert idles == [e for e in long_truth if e["type"] in ("session.status_terminated", "agent.message")]
-    assert idles[-1]["type"] == "session.status_terminated"
+    idles = _listed(client, names["long"], types=["session.status_idle", "agent.message"], limit=1000)
+    assert idles == [e for e in long_truth if e["type"] in ("session.status_idle", "agent.message")]
+    assert idles[-1]["type"] == "session.status_idle" and idles[-1]["stop_reason"] == {"type": "end_turn"}
+    assert _listed(client, names["long"], types=["session.status_terminated"]) == []
 
 
 def test_order_desc_reverses_and_pages(standard, client):
@@ -112,16 +116,19 @@ def test_order_desc_reverses_and_pages(standard, client):
     assert got == [e for e in truth[::-1] if e["processed_at"] <= tie and e["type"] == "session.usage"]
 
 
-def test_thread_event_lists_take_the_same_parameters(standard, client):
+def test_thread_event_lists_take_only_limit_and_page(standard, client):
+    """As the SDK's ``threads.events.list``: ``limit`` and ``page``; an order or a filter is refused (400)."""
     emu, names, _ = standard
     sid = names["multi_agent"]
     child = emu.thread_ids(sid)[2]
     truth = emu.ground_truth(sid, child)
     page = client.beta.sessions.threads.events.list(child, session_id=sid, limit=4)
     assert [e.id for e in page.data] == [e["id"] for e in truth[:4]]
-    got = page_raw(client.beta.sessions.threads.events.with_raw_response.list, child, session_id=sid,
-                   extra_query={"order": "desc", "types": ["span.model_request_end"]})[0]
-    assert got == [e for e in truth[::-1] if e["type"] == "span.model_request_end"] and got
+    got = [e.id for e in client.beta.sessions.threads.events.list(child, session_id=sid, limit=3)]
+    assert got == [e["id"] for e in truth]
+    for extra in ({"order": "desc"}, {"types[]": "span.model_request_end"}, {"created_at[gte]": "2026-01-01Z"}):
+        with pytest.raises(anthropic.BadRequestError, match="unknown parameter"):
+            client.beta.sessions.threads.events.list(child, session_id=sid, extra_query=extra)
 
 
 def test_long_session_random_access_is_exact(standard, client):

@@ -33,7 +33,7 @@ REQUIRED_IN_SCENARIOS = {
     "agent.thread_context_compacted", "session.error", "session.status_rescheduled", "session.status_running",
     "session.status_idle", "session.status_terminated", "session.thread_created", "span.model_request_start",
     "span.model_request_end", "session.thread_status_running", "session.thread_status_idle",
-    "session.thread_status_terminated", "session.updated", "system.message", "session.usage",
+    "session.updated", "system.message", "session.usage",
     "user.define_outcome", "span.outcome_evaluation_start", "span.outcome_evaluation_ongoing",
     "span.outcome_evaluation_end",
 }

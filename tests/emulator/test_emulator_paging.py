@@ -13,6 +13,8 @@ from recorder.emulator import Emulator
 from recorder.emulator.builder import CROSS_POSTED
 from tests.emulator.support import LONG_EVENTS, page_raw, sdk, thread_events_raw
 
+BLOCKING = {"agent.custom_tool_use", "user.custom_tool_result", "agent.tool_use", "user.tool_confirmation"}
+
 
 def test_every_stream_pages_to_its_ground_truth(standard, client):
     emu, names, _ = standard
@@ -53,15 +55,24 @@ def test_session_stream_is_primary_thread_plus_cross_posted_child_events(standar
     assert [t.id for t in threads] == emu.thread_ids(sid)
     primary, children = threads[0], threads[1:]
     assert primary.parent_thread_id is None and len(children) == 3
-    assert {t.parent_thread_id for t in children} == {primary.id, children[0].id}  # a grandchild too
+    assert {t.parent_thread_id for t in children} == {primary.id}  # one level of delegation
     again = client.beta.sessions.threads.retrieve(children[2].id, session_id=sid)
-    assert again.parent_thread_id == children[0].id and again.agent.name == "scout"
+    assert again.parent_thread_id == primary.id and again.agent.name == "scout"
     session = thread_events_raw(client, sid, None)
     own = thread_events_raw(client, sid, primary.id)
     child_streams = {t.id: thread_events_raw(client, sid, t.id) for t in children}
     session_texts = [json.dumps(e) for e in session]
     cross_posted = [json.dumps(e) for events in child_streams.values() for e in events if e["type"] in CROSS_POSTED]
-    private = [e for events in child_streams.values() for e in events if e["type"] not in CROSS_POSTED]
+    # a subagent's blocking events (and the answers) are cross-posted too, with session_thread_id in the copy
+    blocking = [json.dumps({**e, "session_thread_id": tid}) for tid, events in child_streams.items() for e in events
+                if (e["type"] in BLOCKING and e["type"] != "agent.tool_use") or e.get("evaluated_permission") == "ask"]
+    assert len(blocking) == 4  # a custom tool use and its result, a tool use needing confirmation and the answer
+    cross_posted += blocking
+    blocking_ids = {json.loads(b)["id"] for b in blocking}
+    private = [e for events in child_streams.values() for e in events
+               if e["type"] not in CROSS_POSTED and e["id"] not in blocking_ids]
+    for events in child_streams.values():  # the thread's own copy does not say which thread it is
+        assert all("session_thread_id" not in e for e in events if e["id"] in blocking_ids)
     # the session stream is exactly the primary's events and the children's cross-posted ones, in time order
     assert sorted(session_texts) == sorted([json.dumps(e) for e in own] + cross_posted)
     assert [e for e in session if json.dumps(e) in {json.dumps(o) for o in own}] == own
@@ -69,12 +80,13 @@ def test_session_stream_is_primary_thread_plus_cross_posted_child_events(standar
     assert any(e["type"] == "span.model_request_end" for e in private)  # child usage lives only in its thread
     for events in child_streams.values():
         assert events[0]["type"] == "session.thread_created"
-        assert events[-1]["type"] == "session.thread_status_terminated"
+        assert events[-1]["type"] == "session.thread_status_idle"  # subagents that finish go idle
+        assert events[-1]["stop_reason"] == {"type": "end_turn"}
     # a message between threads: sent in the sender's stream, received in the receiver's
     sent = [e for e in own if e["type"] == "agent.thread_message_sent"]
-    assert {e["to_session_thread_id"] for e in sent} == {children[0].id, children[1].id}
+    assert {e["to_session_thread_id"] for e in sent} == {t.id for t in children}
     received = {e["from_session_thread_id"] for e in own if e["type"] == "agent.thread_message_received"}
-    assert received == {children[0].id, children[1].id}
+    assert received == {t.id for t in children}
     times = [e["processed_at"] for e in session]
     assert times == sorted(times)
 
@@ -90,7 +102,7 @@ def test_snapshots_sum_usage_over_every_thread(standard, client):
     threads = list(client.beta.sessions.threads.list(sid))
     assert sum(t.usage.input_tokens for t in threads) == session.usage.input_tokens
     assert float(session.usage.list_cost.amount) > 0 and session.usage.list_cost.currency == "USD"
-    assert session.status == "terminated" and all(t.status == "terminated" for t in threads)
+    assert session.status == "idle" and all(t.status == "idle" for t in threads)
     assert session.agent.model.id == "claude-opus-4-7" and session.agent.multiagent is not None
     last = emu.ground_truth(sid)[-1]
     assert session.updated_at == datetime.fromisoformat(last["processed_at"])
@@ -104,8 +116,9 @@ def test_sessions_list_filters_pages_and_snapshots(standard, client):
     created = [s.created_at for s in listed]
     assert created == sorted(created, reverse=True)  # newest first by default
     assert [s.id for s in client.beta.sessions.list(order="asc", limit=100)] == emu.session_ids()
-    assert list(client.beta.sessions.list(statuses=["running", "idle"])) == []
-    assert len(list(client.beta.sessions.list(statuses=["terminated"]))) == len(names)
+    assert list(client.beta.sessions.list(statuses=["running", "rescheduling"])) == []
+    assert [s.id for s in client.beta.sessions.list(statuses=["terminated"])] == [names["errors"]]  # an error
+    assert len(list(client.beta.sessions.list(statuses=["idle"]))) == len(names) - 1
     middle = sorted(created)[5]
     assert all(s.created_at >= middle for s in client.beta.sessions.list(created_at_gte=middle))
     assert len(list(client.beta.sessions.list(created_at_gte=middle))) == len(names) - 5

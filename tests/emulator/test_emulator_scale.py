@@ -14,8 +14,8 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from recorder.apiserver.wire import format_micros, parse_micros
 from recorder.emulator import Emulator, EventQuery
-from recorder.emulator.wire import format_micros, parse_micros
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +51,8 @@ def test_long_sessions_cost_nothing_until_read_and_seek_directly():
     finally:
         tracemalloc.stop()
     assert elapsed < 1.0 and peak < 5_000_000
-    assert last.position == 50_000_000 - 1 and last.type == "session.status_terminated"
-    assert snapshot["status"] == "terminated" and snapshot["usage"]["input_tokens"] > 10**9
+    assert last.position == 50_000_000 - 1 and last.type == "session.status_idle"
+    assert snapshot["status"] == "idle" and snapshot["usage"]["input_tokens"] > 10**9
     assert len(hour_before) == 5 and all(r.processed_at >= target for r in hour_before)
     assert all(r.type == "agent.message" for r in hour_before)
 
@@ -110,7 +110,7 @@ def test_paging_100k_events_keeps_the_emulator_flat():
             if not cursor:
                 break
         _, peak = _rss_mb(proc.pid)
-        assert count == 100_000 and last["type"] == "session.status_terminated"
+        assert count == 100_000 and last["type"] == "session.status_idle"
         assert peak < 100 and peak - start_rss < 40, (start_rss, peak)
 
 

@@ -1,4 +1,5 @@
-"""Streams deliver only what is emitted after they open; live sessions progress, finish and end their streams."""
+"""Streams deliver only what is emitted after they open; live sessions progress and go idle, and their streams
+stay open while the session can still run (they end on termination, archiving or deletion)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ def test_a_stream_delivers_only_events_emitted_after_it_opened():
         reader = Reader(lambda: client.beta.sessions.events.stream(sid))
         after = emu.event_count(sid)
         emu.wait_until_finished(sid)
-        reader.join()
+        reader.until_idle()
         assert reader.error is None
         truth = emu.ground_truth(sid)
         processed = [(e["id"], e["type"]) for e in reader.events if e.get("processed_at") is not None]
         skipped = len(truth) - len(processed)
         assert before <= skipped <= after and skipped >= 15
         assert processed == [(e["id"], e["type"]) for e in truth[skipped:]]
-        assert reader.events[-1]["type"] == "session.status_terminated"  # and then the stream ended by itself
+        assert reader.events[-1]["type"] == "session.status_idle"  # the stream stays open: the session may run again
+        assert reader.events[-1]["stop_reason"] == {"type": "end_turn"}
+        assert reader.events[-2]["type"] == "session.usage"  # usage just before every idle
 
 
 def test_a_queued_user_event_shows_null_then_processed_with_the_same_id():
@@ -53,7 +56,7 @@ def test_a_queued_user_event_shows_null_then_processed_with_the_same_id():
         listed, queued = queued_seen[-1]
         assert listed[-len(queued):] == queued  # queued events are listed after every processed one
         emu.wait_until_finished(sid)
-        reader.join()
+        reader.until_idle()
         echoes = [e for e in reader.events if e["type"] == "user.message" and e["processed_at"] is None]
         assert [e["id"] for e in echoes] == [queued[0]["id"]]
         final = [e for e in emu.ground_truth(sid) if e["id"] == queued[0]["id"]]
@@ -72,15 +75,17 @@ def test_live_session_snapshots_progress_and_lists_match_when_done():
         wait_for(lambda: client.beta.sessions.retrieve(sid).status == "running")
         emu.wait_until_finished(sid)
         done = client.beta.sessions.retrieve(sid)
-        assert done.status == "terminated" and done.usage.input_tokens > 0
+        assert done.status == "idle" and done.usage.input_tokens > 0
         truth = emu.ground_truth(sid)
         assert thread_events_raw(client, sid, None, limit=9) == truth
-        assert truth[-1]["type"] == "session.status_terminated"
+        assert truth[-1]["type"] == "session.status_idle" and truth[-1]["stop_reason"] == {"type": "end_turn"}
+        last_usage = {k: v for k, v in truth[-2]["usage"].items() if k != "active_seconds"}
+        assert last_usage == {k: v for k, v in done.usage.to_dict(mode="json").items() if k != "active_seconds"}
         stamps = [e["processed_at"] for e in truth]
         assert stamps == sorted(stamps) and len(set(stamps)) < len(stamps)  # live ties too
 
 
-def test_thread_streams_deliver_child_history_and_end_with_the_thread():
+def test_thread_streams_deliver_child_history_and_go_idle_with_the_thread():
     emu = Emulator(seed=5, heartbeat=0.05)
     sid = emu.add_session("multi_agent", live=True, interval=0.005, autostart=False)
     with emu.serve() as server:
@@ -90,34 +95,37 @@ def test_thread_streams_deliver_child_history_and_end_with_the_thread():
         child = emu.thread_ids(sid)[1]
         reader = Reader(lambda: client.beta.sessions.threads.events.stream(child, session_id=sid))
         emu.wait_until_finished(sid)
-        reader.join()
+        reader.until_idle()
         truth = emu.ground_truth(sid, child)
         got = [e["id"] for e in reader.events]
         assert got and got == [e["id"] for e in truth[len(truth) - len(got):]]
-        assert reader.events[-1]["type"] == "session.thread_status_terminated"
+        assert reader.events[-1]["type"] == "session.thread_status_idle"  # subagents that finish go idle
+        assert reader.events[-1]["stop_reason"] == {"type": "end_turn"}
         assert any(e["type"] == "span.model_request_end" for e in truth)
 
 
-def test_streams_of_finished_sessions_end_at_once_and_idle_ones_send_heartbeats(standard):
+def test_streams_of_terminated_sessions_end_at_once_and_idle_ones_send_heartbeats(standard):
     _emu, names, server = standard
     client = sdk(server)
     started = time.monotonic()
-    assert list(client.beta.sessions.events.stream(names["tool_use"])) == []
+    assert list(client.beta.sessions.events.stream(names["errors"])) == []  # terminated: nothing more, ever
     assert time.monotonic() - started < 2
     waiting = Emulator(seed=6, heartbeat=0.05)
-    sid = waiting.add_session("live", autostart=False)
-    with waiting.serve() as idle_server, httpx2.stream(
-            "GET", f"{idle_server.base_url}/v1/sessions/{sid}/events/stream", headers={"x-api-key": "k"},
-            timeout=5) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        lines = []
-        for line in response.iter_lines():
-            lines.append(line)
-            if len(lines) >= 6:
-                break
-        assert lines[:3] == ["event: ping", 'data: {"type":"ping"}', ""]
-        assert set(lines) == {"event: ping", 'data: {"type":"ping"}', ""}
-    assert waiting.ground_truth(sid) == []
+    sids = [waiting.add_session("live", autostart=False), waiting.add_session("tool_use"),
+            waiting.add_session("long", events=30)]
+    with waiting.serve() as idle_server:
+        for sid in sids:  # idle, whether it never ran or it finished its work: it may run again
+            with httpx2.stream("GET", f"{idle_server.base_url}/v1/sessions/{sid}/events/stream",
+                               headers={"x-api-key": "k"}, timeout=5) as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                lines = []
+                for line in response.iter_lines():
+                    lines.append(line)
+                    if len(lines) >= 6:
+                        break
+                assert lines[:3] == ["event: ping", 'data: {"type":"ping"}', ""]
+                assert set(lines) == {"event: ping", 'data: {"type":"ping"}', ""}
+    assert waiting.ground_truth(sids[0]) == []  # the live one never started
 
 
 def test_streams_carry_every_unicode_and_multi_megabyte_events_intact():
@@ -129,7 +137,13 @@ def test_streams_carry_every_unicode_and_multi_megabyte_events_intact():
         for sid in sids:
             stream = client.beta.sessions.events.stream(sid)
             emu.start(sid)
-            got = [json.loads(sse.data) for sse in anthropic.Stream.raw_events(stream.response) if sse.event != "ping"]
+            got = []
+            for sse in anthropic.Stream.raw_events(stream.response):
+                if sse.event != "ping":
+                    got.append(json.loads(sse.data))
+                    if got[-1]["type"] == "session.status_idle":  # its work is done; the stream stays open
+                        break
+            stream.response.close()
             assert got == emu.ground_truth(sid)
     texts = [json.dumps(e, ensure_ascii=False) for e in got]
     assert max(len(t) for t in texts) > 3_000_000

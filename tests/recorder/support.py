@@ -23,6 +23,7 @@ def record(store: EventStore, server: ApiServer, session_ids: Iterable[str] = ()
            observer: Observer | None = None, **options: Any) -> RunReport:
     """Run one recording in this process, through the SDK, against ``server`` (with quick retries)."""
     options.setdefault("retry", FAST_RETRY)
+    options.setdefault("max_rpm", None)  # the request budget has its own tests; elsewhere it only slows tests down
     return run_recording(
         store,
         list(session_ids),
@@ -66,7 +67,9 @@ def ndjson_lines(text: str) -> list[str]:
 
 def cli_env(server: ApiServer, db_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "RECORDER_"))}
-    env.update(ANTHROPIC_API_KEY=API_KEY, ANTHROPIC_BASE_URL=server.base_url, RECORDER_DB=db_url, **extra)
+    env.update(ANTHROPIC_API_KEY=API_KEY, ANTHROPIC_BASE_URL=server.base_url, RECORDER_DB=db_url,
+               RECORDER_MAX_RPM="0")
+    env.update(extra)
     return env
 
 

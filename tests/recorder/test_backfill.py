@@ -30,13 +30,19 @@ def test_every_scenario_is_recorded_exactly_once(store: EventStore, standard) ->
     assert report.outcome == "ok" and not report.failed
     total = assert_exact(store, emu, sids)
     assert report.events_added == total
-    assert all(outcome.complete for outcome in report.sessions)
+    for outcome in report.sessions:  # finished work ends idle (settled); only an error terminates (closed)
+        status = emu.status(outcome.session_id)
+        assert outcome.state == ("closed" if status == "terminated" else "settled"), (outcome, status)
+        assert outcome.complete == (status == "terminated")
+    assert {o.state for o in report.sessions} == {"settled", "closed"}
     head = store.head_position()
 
     again = record(store, server, sids)
     assert again.events_added == 0
     assert store.head_position() == head
-    assert {o.skipped for o in again.sessions} == {"already complete in the log"}
+    for outcome in again.sessions:  # closed sessions need no request; settled ones are asked again (nothing new)
+        closed = emu.status(outcome.session_id) == "terminated"
+        assert (outcome.skipped == "already complete in the log") == closed
 
     refreshed = record(store, server, sids, refresh=True)  # really asks the API again: still nothing new
     assert refreshed.events_added == 0 and store.head_position() == head
@@ -45,8 +51,12 @@ def test_every_scenario_is_recorded_exactly_once(store: EventStore, standard) ->
 
 def test_discovery_records_every_listed_session(store: EventStore, standard) -> None:
     emu, sids, server = standard
-    report = record(store, server, discover=True, statuses=("terminated",))
-    assert sorted(o.session_id for o in report.sessions) == sorted(sids)
+    idle = [s for s in sids if emu.status(s) == "idle"]
+    assert idle and len(idle) < len(sids)
+    report = record(store, server, discover=True, statuses=("idle",))
+    assert sorted(o.session_id for o in report.sessions) == sorted(idle)
+    report = record(store, server, discover=True)
+    assert sorted(o.session_id for o in report.sessions) == sorted(set(sids) - set(idle)), "only what changed"
     assert_exact(store, emu, sids)
 
 
@@ -63,7 +73,7 @@ def test_threads_snapshots_and_files(store: EventStore, standard) -> None:
         snapshot = store.latest_snapshot(multi, thread_id)
         assert snapshot is not None and snapshot["id"] == thread_id
     session = store.latest_snapshot(multi)
-    assert session is not None and session["status"] == "terminated"
+    assert session is not None and session["status"] == "idle"
     assert session["agent"]["model"]["id"]
 
     archive = FileArchive(store)
@@ -107,6 +117,10 @@ def test_sessions_command_lists_what_is_recorded(store: EventStore, backend_url:
         distinct = {e["id"] or json.dumps(e) for tid in [None, *emu.thread_ids(session_id)]
                     for e in truth(emu, session_id, tid)}
         assert rows[session_id]["events"] == len(distinct)
-        assert rows[session_id]["complete"] is True and rows[session_id]["status"] == "terminated"
+        row = rows[session_id]
+        closed = emu.status(session_id) == "terminated"
+        assert row["complete"] is closed and row["status"] == emu.status(session_id)
+        assert row["state"] == ("closed" if closed else "settled")
+        assert row["archived_at"] is None and row["deleted_at"] is None
     table = CliRunner().invoke(cli, ["sessions", "--db", backend_url])
     assert all(session_id in table.stdout for session_id in sids[:3])

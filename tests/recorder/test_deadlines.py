@@ -36,10 +36,11 @@ def test_heartbeat_only_stream(backend_url: str) -> None:
             assert checkpoint is None or not checkpoint.complete
 
         emu.set_faults(live, None)
-        second = run_cli(["record", live, "--mode", "stream", "--follow", "--deadline", "60"], env)
+        second = run_cli(["record", live, "--mode", "stream", "--follow", "--settle", "0.5", "--deadline", "60"],
+                         env)
         assert second.returncode == 0, second.stderr
         summary = [json.loads(line) for line in ndjson_lines(second.stdout)]
-        assert summary[0]["complete"] is True
+        assert summary[0]["state"] == "settled" and summary[0]["complete"] is False  # it ended idle
         with EventStore(backend_url) as store:
             assert_exact(store, emu, [live])
             assert store.head_position() > partial

@@ -68,9 +68,9 @@ def test_streaming_through_faults(store: EventStore, spec: str) -> None:
     emu.set_faults(live, spec)
     with emu.serve() as server:
         emu.start(live)
-        report = record(store, server, [live], follow=True, mode="stream", deadline=60)
+        report = record(store, server, [live], follow=True, mode="stream", deadline=60, settle=0.5)
         assert not report.failed, [o.error for o in report.failed]
-        assert report.sessions[0].complete
+        assert report.sessions[0].state == "settled"
         assert_exact(store, emu, [live])
         streams = [r for r in server.requests if r.path.endswith("/stream")]
         if "times=5" in spec:
@@ -112,7 +112,7 @@ def run_trial(store: EventStore, seed: int) -> None:
     with emu.serve() as server:
         emu.start(live)
         report = record(store, server, [*sids, live], follow=True, mode=mode, poll_interval=0.05,
-                        page_size=rng.choice([7, 100, 1000]), deadline=90)
+                        page_size=rng.choice([7, 100, 1000]), deadline=90, settle=rng.choice([0.2, 0.5, 1.0]))
         assert not report.failed, (seed, [o.error for o in report.failed])
         assert_exact(store, emu, [*sids, live])
     emu.close()

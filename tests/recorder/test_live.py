@@ -22,16 +22,17 @@ def test_follow_records_a_live_session_to_its_end(store: EventStore, mode: str) 
         emu.start(live)
         started = time.monotonic()
         report = record(store, server, [live, finished], follow=True, mode=mode, poll_interval=0.05,
-                        deadline=60)
-        assert emu.is_finished(live), "follow must not stop before the session terminates"
+                        deadline=60, settle=0.3)
+        assert emu.is_finished(live), "follow must not stop before the session settles"
         assert time.monotonic() - started < 60
         queued = [e for e in emu.ground_truth(live) if e.get("processed_at") is None]
         assert queued == [], "a finished session holds no queued events"
         assert_exact(store, emu, [live, finished])
         modes = {o.session_id: o.mode for o in report.sessions}
-        if mode == "auto":
-            assert modes == {live: "stream", finished: "poll"}
-        assert all(o.complete for o in report.sessions)
+        if mode == "auto":  # an idle session may run again: followed, it is streamed too
+            assert modes == {live: "stream", finished: "stream"}
+        assert {o.session_id: o.state for o in report.sessions} == {live: "settled", finished: "settled"}
+        assert not any(o.complete for o in report.sessions), "idle sessions are settled, never complete"
         assert len(emu.thread_ids(live)) >= 2, "the live scenario creates a thread while it runs"
     emu.close()
 
@@ -93,9 +94,10 @@ def test_without_follow_a_live_session_is_recorded_as_it_stands(store: EventStor
         assert not outcome.complete and outcome.events_added > 0
         assert store.checkpoint(live) is not None and not store.checkpoint(live).complete
         emu.wait_until_finished(live, timeout=30)
-        record(store, server, [live])  # resumes from the checkpoint and completes
+        again = record(store, server, [live])  # resumes from the checkpoint, to the idle end
         assert_exact(store, emu, [live])
-        assert store.checkpoint(live).complete
+        assert [o.state for o in again.sessions] == ["settled"]
+        assert not store.checkpoint(live).complete, "an idle session may run again"
     emu.close()
 
 
@@ -106,16 +108,16 @@ def test_all_follow_discovers_sessions_created_later(store: EventStore) -> None:
         later: list[str] = []
         threading.Timer(0.5, lambda: later.append(emu.add_session("custom_tool"))).start()
         with pytest.raises(DeadlineReached):
-            record(store, server, discover=True, follow=True, discover_interval=0.2, deadline=3)
+            record(store, server, discover=True, follow=True, sweep_interval=0.2, deadline=3)
         assert later, "the second session was added while the recorder ran"
         assert_exact(store, emu, [first, *later])
     emu.close()
 
 
 def test_a_session_that_ends_while_a_poll_pass_runs_is_read_whole(store: EventStore) -> None:
-    """Polling catches a session's streams up side by side. If the session stream is the one that shows the end,
-    the threads may have been read (or not even listed) before their last events: the recorder must read them
-    again before it calls the session complete."""
+    """Polling catches a session's streams up side by side. If the session stream is the one that shows the end
+    (its idle), the threads may have been read (or not even listed) before their last events: the recorder must
+    read them again before it calls the session settled."""
     emu = Emulator(seed=36, heartbeat=0.2)
     live = emu.add_session("live", interval=0.01, autostart=False)  # ~0.5 s; creates a child thread on the way
     emu.set_faults(live, "slow_first_byte=2.5,times=1,on=session_events")  # the session stream answers late
@@ -124,6 +126,6 @@ def test_a_session_that_ends_while_a_poll_pass_runs_is_read_whole(store: EventSt
         report = record(store, server, [live], mode="poll")  # no follow: one pass over what exists
         assert emu.is_finished(live)
         [outcome] = report.sessions
-        assert outcome.complete, "the late answer showed the end"
+        assert outcome.state == "settled", "the late answer showed the end"
         assert_exact(store, emu, [live])
     emu.close()

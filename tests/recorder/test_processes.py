@@ -25,7 +25,8 @@ def crash_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
     if faults:
         for sid in sids:
             emu.set_faults(sid, faults)
-    args = ["record", *sids, "--follow", "--page-size", str(rng.choice([50, 200, 1000])), "--deadline", "120"]
+    args = ["record", *sids, "--follow", "--settle", "0.5", "--page-size", str(rng.choice([50, 200, 1000])),
+            "--deadline", "120"]
     with emu.serve() as server:
         env = cli_env(server, db_url)
         emu.start(sids[-1])
@@ -76,8 +77,8 @@ def test_concurrent_recorders_on_the_same_sessions(backend_url: str, processes: 
     with emu.serve() as server:
         env = cli_env(server, backend_url)
         emu.start(live)
-        workers = [spawn_cli(["record", *sids, "--follow", "--page-size", "300", "--deadline", "120"], env)
-                   for _ in range(processes)]
+        args = ["record", *sids, "--follow", "--settle", "0.5", "--page-size", "300", "--deadline", "120"]
+        workers = [spawn_cli(args, env) for _ in range(processes)]
         outputs = [worker.communicate(timeout=150) for worker in workers]
         for worker, (_, stderr) in zip(workers, outputs, strict=True):
             assert worker.returncode == 0, stderr
@@ -97,11 +98,12 @@ def test_a_killed_workers_session_is_picked_up_by_another(backend_url: str) -> N
     live = emu.add_session("live", interval=0.05, autostart=False)
     with emu.serve() as server:
         env = cli_env(server, backend_url)
-        first = spawn_cli(["record", live, "--follow", "--deadline", "90"], env)
+        # Not started yet, the session sits idle: a long --settle keeps the first worker on it.
+        first = spawn_cli(["record", live, "--follow", "--settle", "60", "--deadline", "90"], env)
         with EventStore(backend_url) as store:
             leases = Leases(store)
             wait_until(lambda: leases.holder(live) is not None, first, "the first worker takes the lease")
-            second = spawn_cli(["record", live, "--follow", "--deadline", "90", "--verbose"], env)
+            second = spawn_cli(["record", live, "--follow", "--settle", "1", "--deadline", "90", "--verbose"], env)
             assert second.stderr is not None
             notice = second.stderr.readline()  # blocks until the second worker reports
             assert "waiting for the lease" in notice, notice
@@ -112,7 +114,7 @@ def test_a_killed_workers_session_is_picked_up_by_another(backend_url: str) -> N
         out, err = second.communicate(timeout=90)
         assert second.returncode == 0, err
         [session] = [json.loads(line) for line in ndjson_lines(out) if json.loads(line)["type"] == "session"]
-        assert session["complete"] is True
+        assert session["state"] == "settled"
         with EventStore(backend_url) as store:
             assert_exact(store, emu, [live])
             recorded_by = {e.run_id for e in store.session_events(live)}

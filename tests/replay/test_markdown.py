@@ -72,7 +72,7 @@ def test_header_has_agent_model_timing_tokens_and_cost(recorded: Recorded) -> No
     assert head.startswith("# Evaluate moving the cache to Redis\n")
     assert f"- **Session:** {sid}" in head
     assert "- **Agent:** coordinator · claude-opus-4-7" in head
-    assert "- **Status:** terminated" in head
+    assert "- **Status:** idle" in head
     assert re.search(r"- \*\*Time:\*\* 2026-\d\d-\d\d \d\d:\d\d:\d\d UTC → ", head)
     snapshot = recorded.emu.session(sid)["usage"]
     assert f"{snapshot['input_tokens']:,} input · {snapshot['output_tokens']:,} output" in head

@@ -4,14 +4,22 @@ and answers like the API itself (the emulator, serving the same sessions, is the
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import anthropic
 import pytest
+from click.testing import CliRunner
 
-from recorder.emulator import ApiServer
-from recorder.serve import StoreSource, serve
+from recorder.apiserver import ApiServer
+from recorder.cli import cli
+from recorder.errors import ConfigError
+from recorder.serve import StoreSource, is_loopback, serve
 from tests.emulator.support import Reader, page_raw, sdk, thread_events_raw
 from tests.replay.conftest import Recorded
 
@@ -128,3 +136,102 @@ def test_a_store_source_without_snapshots_makes_up_minimal_objects(recorded: Rec
         assert source.session("sesn_bare")["id"] == "sesn_bare"
         assert [t["id"] for t in source.threads("sesn_bare")] == ["sthr_bare"]
         assert source.sessions()[0]["created_at"].endswith("Z")
+
+
+# ------------------------------------------------------------------------------------- the production server alone
+
+
+def test_serving_the_log_loads_no_emulator_code(recorded: Recorded) -> None:
+    """``recorder.serve`` and a running StoreSource server use the HTTP layer only: no scenario or fault module."""
+    program = (
+        "import sys, urllib.request\n"
+        "from recorder.serve import serve\n"
+        "from recorder.store import EventStore\n"
+        f"store = EventStore({recorded.url!r})\n"
+        "with serve(store, speed=0) as server:\n"
+        "    request = urllib.request.Request(server.base_url + '/v1/sessions', headers={'x-api-key': 'k'})\n"
+        "    with urllib.request.urlopen(request) as response:\n"
+        "        assert response.status == 200 and response.headers['server'] == 'recorder-serve'\n"
+        "        assert b'managed-agents-emulator' not in response.read()\n"
+        "loaded = sorted(m for m in sys.modules if m == 'recorder.emulator' or m.startswith('recorder.emulator.'))\n"
+        "print(','.join(loaded) or 'none')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"
+
+
+def _get(server: ApiServer, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(server.base_url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_a_token_is_required_of_every_request(recorded: Recorded) -> None:
+    sid = recorded.sid("tool_use")
+    with serve(recorded.store, speed=0, token="s3cret") as server:
+        for path in ("/v1/sessions", f"/v1/sessions/{sid}", f"/v1/sessions/{sid}/events", "/v1/files"):
+            assert _get(server, path, {})[0] == 401
+            assert _get(server, path, {"x-api-key": "wrong"})[0] == 401
+            assert _get(server, path, {"authorization": "Bearer wrong"})[0] == 401
+            assert _get(server, path, {"x-api-key": "s3cret"})[0] == 200
+            assert _get(server, path, {"authorization": "Bearer s3cret"})[0] == 200
+        client = anthropic.Anthropic(api_key="s3cret", base_url=server.base_url, max_retries=0)
+        assert client.beta.sessions.retrieve(sid).id == sid
+        with pytest.raises(anthropic.AuthenticationError):
+            anthropic.Anthropic(api_key="nope", base_url=server.base_url, max_retries=0).beta.sessions.retrieve(sid)
+
+
+def test_the_log_is_not_served_beyond_loopback_without_a_token(recorded: Recorded, monkeypatch) -> None:
+    monkeypatch.delenv("RECORDER_SERVE_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--db", recorded.url, "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--token" in lines[0] and "0.0.0.0" in lines[0], result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(ConfigError, match="non-loopback"):
+        serve(recorded.store, host="0.0.0.0")
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert is_loopback(host), host
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    # with a token (here from the environment) the same address is accepted
+    monkeypatch.setenv("RECORDER_SERVE_TOKEN", "t0ken")
+    with serve(recorded.store, host="0.0.0.0", token="t0ken") as server:
+        assert server.host == "0.0.0.0"
+        assert _get(server, "/v1/sessions", {"x-api-key": "t0ken"})[0] == 200
+        assert _get(server, "/v1/sessions", {"x-api-key": "other"})[0] == 401
+
+
+def test_connections_beyond_the_cap_are_answered_503(recorded: Recorded) -> None:
+    with serve(recorded.store, speed=0, max_connections=2) as server:
+        idle = [socket.create_connection((server.host, server.port), timeout=5) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 5
+            while server.open_connections() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            status, body = _get(server, "/v1/sessions", {"x-api-key": "k"})
+            assert status == 503 and b"Too many open connections" in body
+        finally:
+            for conn in idle:
+                conn.close()
+        deadline = time.monotonic() + 5
+        while server.open_connections() > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _get(server, "/v1/sessions", {"x-api-key": "k"})[0] == 200
+        assert [r.status for r in server.requests][-2:] == [503, 200]
+
+
+def test_the_recorded_log_is_read_only(recorded: Recorded, served: ApiServer) -> None:
+    """No SessionControl behind ``recorder serve``: archive, delete and events.send answer 405, nothing changes."""
+    sid = recorded.sid("tool_use")
+    client = sdk(served)
+    for call in (lambda: client.beta.sessions.archive(sid), lambda: client.beta.sessions.delete(sid),
+                 lambda: client.beta.sessions.events.send(sid, events=[
+                     {"type": "user.message", "content": [{"type": "text", "text": "hi"}]}])):
+        with pytest.raises(anthropic.APIStatusError) as err:
+            call()
+        assert err.value.status_code == 405 and "read-only" in err.value.message
+    assert client.beta.sessions.retrieve(sid).archived_at is None

@@ -24,10 +24,12 @@ EXPECTED_TABLES = {
     "recording_runs",
     "retention_guard",
     "session_files",
+    "session_lifecycle",
     "session_snapshots",
     "sessions",
     "streams",
     "threads",
+    "webhook_deliveries",
 }
 
 

@@ -89,6 +89,7 @@ ERROR_TYPES = {
     413: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
+    503: "overloaded_error",
     529: "overloaded_error",
 }
 

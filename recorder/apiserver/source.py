@@ -114,3 +114,18 @@ class Source(Protocol):
 
     def file_content(self, file_id: str) -> bytes:
         """One file's bytes."""
+
+
+class SessionControl(Protocol):
+    """The API's writes, for a server whose source can change (the emulator). Without one, write routes answer
+    405. Missing sessions raise NotFound; a refused change raises :class:`recorder.errors.ConfigError`
+    (answered 400)."""
+
+    def archive_session(self, session_id: str) -> dict[str, Any]:
+        """Archive a session; the archived session object."""
+
+    def delete_session(self, session_id: str) -> dict[str, Any]:
+        """Delete a session, its events and its files; ``{"id": ..., "type": "session_deleted"}``."""
+
+    def send_events(self, session_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Send user events to a session; ``{"data": [the events as accepted]}``."""

@@ -18,8 +18,8 @@ rebuilt at any time (``recorder ui --rebuild-index``):
 These tables are not in ``recorder.store.schema.metadata`` (the log's models): ``migrations/env.py`` leaves names
 starting with ``ui_`` out of the drift check.
 
-Revision ID: 0006
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -30,8 +30,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0002"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

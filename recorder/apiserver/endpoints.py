@@ -1,31 +1,31 @@
 """The API's endpoints: query parsing, filters, paging and the bodies of the answers.
 
-:class:`Endpoints` is mixed into the request handler of :mod:`recorder.emulator.server`, which provides what it
-uses: ``self.api`` (the :class:`~recorder.emulator.server.ApiServer`), ``self.plan`` (this response's faults),
-``self.params`` (the parsed query) and the writers ``_start``, ``_send_json``, ``_write``, ``_chunk`` and
-``_abort``. ``_<route>`` answers one route; a problem with the request raises :class:`HttpError`.
+:class:`Endpoints` answers one request. It is given the server's :class:`Context` (the source, the optional
+session control, heartbeat and the stop flag) and a :class:`Responder`: the request's parsed query, the plan for
+its response (:mod:`recorder.apiserver.shaping`) and the writers. The HTTP plumbing (:mod:`.server`) implements
+the responder; nothing here knows about sockets or the server. ``<route>(...)`` answers one route; a problem with
+the request raises :class:`HttpError`.
 
 Lists fetch one item more than the page to know whether there is a next page. Sessions, threads and files page by
-keyset (the sort key of the last item); events page by stream position (see :mod:`recorder.emulator.source`).
+keyset (the sort key of the last item); events page by stream position (see :mod:`recorder.apiserver.source`).
 """
 
 from __future__ import annotations
 
-import time
+import json
+import threading
+from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-from recorder.emulator.faults import Plan
-from recorder.emulator.source import EventQuery, EventRecord
-from recorder.emulator.wire import decode_cursor, dumps, encode_cursor, format_micros, parse_micros
-
-if TYPE_CHECKING:
-    from recorder.emulator.server import ApiServer
+from recorder.apiserver.responder import Responder
+from recorder.apiserver.source import EventQuery, EventRecord, SessionControl, Source
+from recorder.apiserver.sse import stream_events
+from recorder.apiserver.wire import decode_cursor, dumps, encode_cursor, format_micros, parse_micros
 
 MAX_LIMIT = 1000
 DEFAULT_LIMITS = {"events": 100, "sessions": 20, "threads": 1000, "files": 20}
-PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 
 
 class HttpError(Exception):
@@ -37,12 +37,24 @@ class HttpError(Exception):
         self.message = message
 
 
-class Endpoints:
-    """The routes' implementations (a mixin of the request handler)."""
+@dataclass(frozen=True)
+class Context:
+    """What the endpoints need of the server."""
 
-    api: ApiServer
-    plan: Plan
-    params: dict[str, list[str]]
+    source: Source
+    heartbeat: float
+    stopping: threading.Event
+    control: SessionControl | None = None
+
+
+class Endpoints:
+    """The routes' implementations for one request."""
+
+    def __init__(self, context: Context, out: Responder) -> None:
+        self.context = context
+        self.source = context.source
+        self.out = out
+        self.params = out.params
 
     # ------------------------------------------------------------------------------------ query parsing
 
@@ -65,6 +77,19 @@ class Endpoints:
         if not 1 <= limit <= MAX_LIMIT:
             raise HttpError(400, f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
         return limit
+
+    def _flag(self, name: str) -> bool:
+        raw = self._one(name)
+        if raw is None or raw == "":
+            return False
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise HttpError(400, f"{name}: expected true or false, got {raw!r}")
+        return raw.lower() in ("true", "1")
+
+    def _only(self, allowed: tuple[str, ...]) -> None:
+        unknown = sorted(k for k in self.params if k not in allowed)
+        if unknown:
+            raise HttpError(400, f"{unknown[0]}: unknown parameter (this list takes only {', '.join(allowed)})")
 
     def _order(self, default: str) -> str:
         order = self._one("order") or default
@@ -99,13 +124,16 @@ class Endpoints:
 
     # ------------------------------------------------------------------------------------ sessions
 
-    def _list_sessions(self) -> None:
+    def list_sessions(self) -> None:
         limit, order, bounds = self._limit("sessions"), self._order("desc"), self._time_bounds()
         statuses = self._many("statuses")
         agent_id = self._one("agent_id")
+        include_archived = self._flag("include_archived")
         rows = []
-        for obj in self.api.source.sessions():
+        for obj in self.source.sessions():
             created = obj["created_at"]
+            if obj.get("archived_at") and not include_archived:
+                continue
             if statuses and obj["status"] not in statuses:
                 continue
             if agent_id and obj.get("agent", {}).get("id") != agent_id:
@@ -130,23 +158,48 @@ class Endpoints:
         body: dict[str, Any] = {"data": [obj for _, obj in page], "next_page": next_page}
         if bidirectional:
             body["prev_page"] = None
-        self._send_json(body)
+        self.out.send_json(body)
 
-    def _get_session(self, session_id: str) -> None:
-        self._send_json(self.api.source.session(session_id))
+    def get_session(self, session_id: str) -> None:
+        self.out.send_json(self.source.session(session_id))
+
+    def _control(self) -> SessionControl:
+        control = self.context.control
+        if control is None:  # (the server refuses write routes first; this is for a direct caller)
+            raise HttpError(405, "this server is read-only")
+        return control
+
+    def archive_session(self, session_id: str) -> None:
+        self.out.body()
+        self.out.send_json(self._control().archive_session(session_id))
+
+    def delete_session(self, session_id: str) -> None:
+        self.out.body()
+        self.out.send_json(self._control().delete_session(session_id))
+
+    def send_events(self, session_id: str) -> None:
+        raw = self.out.body()
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError:
+            raise HttpError(400, "the request body is not JSON") from None
+        events = payload.get("events") if isinstance(payload, dict) else None
+        if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
+            raise HttpError(400, "events: expected a non-empty list of event objects")
+        self.out.send_json(self._control().send_events(session_id, events))
 
     # ------------------------------------------------------------------------------------ threads
 
-    def _list_threads(self, session_id: str) -> None:
+    def list_threads(self, session_id: str) -> None:
         limit = self._limit("threads")
         statuses = self._many("statuses")
-        threads = list(self.api.source.threads(session_id))
+        threads = list(self.source.threads(session_id))
         rows = [((format_micros(0), f"{n:09d}"), t) for n, t in enumerate(threads)
                 if not statuses or t["status"] in statuses]
         self._send_keyset_page(rows, limit, "asc", "threads", session_id)
 
-    def _get_thread(self, session_id: str, thread_id: str) -> None:
-        self._send_json(self.api.source.thread(session_id, thread_id))
+    def get_thread(self, session_id: str, thread_id: str) -> None:
+        self.out.send_json(self.source.thread(session_id, thread_id))
 
     # ------------------------------------------------------------------------------------ events
 
@@ -160,95 +213,67 @@ class Endpoints:
         return EventQuery(order=order, after=after, types=frozenset(types) if types else None,  # type: ignore[arg-type]
                           **bounds), limit
 
-    def _list_events(self, session_id: str, thread_id: str | None = None) -> None:
+    def list_thread_events(self, session_id: str, thread_id: str) -> None:
+        """A thread's events: the API takes only ``limit`` and ``page`` here (no order, no filters)."""
+        self._only(("limit", "page"))
+        self.source.thread(session_id, thread_id)
+        self.list_events(session_id, thread_id)
+
+    def list_events(self, session_id: str, thread_id: str | None = None) -> None:
         stream_key = thread_id or session_id
         query, limit = self._event_query(stream_key)
-        self.api.source.session(session_id)  # 404 before anything else
-        records = list(islice(self.api.source.events(session_id, thread_id, query), limit + 1))
+        self.source.session(session_id)  # 404 before anything else
+        records = list(islice(self.source.events(session_id, thread_id, query), limit + 1))
         page = records[:limit]
         next_page = None
         if len(records) > limit:
-            position = _resume_position(page, query, self.plan.duplicate)
+            position = _resume_position(page, query, self.out.plan.duplicate)
             if position is not None and position != query.after:
                 next_page = encode_cursor({"k": "events", "s": stream_key, "o": query.order, "p": position})
         parts = [b'{"data":[']
         cut = None
         for n, record in enumerate(page):
             item = (b"," if n else b"") + record.json.encode()
-            if self.plan.drop_after is not None and n == self.plan.drop_after:
+            if self.out.plan.drop_after is not None and n == self.out.plan.drop_after:
                 cut = sum(len(p) for p in parts) + len(item) // 2
             parts.append(item)
         parts.append(b'],"next_page":' + dumps(next_page).encode() + b"}")
         body = b"".join(parts)
-        if self.plan.drop_after is not None and cut is None:
+        if self.out.plan.drop_after is not None and cut is None:
             cut = len(body) - 2
-        self._send_json(body=body, cut=cut)
+        self.out.send_json(body=body, cut=cut)
 
-    def _stream_events(self, session_id: str, thread_id: str | None = None) -> None:
-        self.api.source.session(session_id)
+    def stream_events(self, session_id: str, thread_id: str | None = None) -> None:
+        self.source.session(session_id)
         if thread_id is not None:
-            self.api.source.thread(session_id, thread_id)
-        subscription = self.api.source.subscribe(session_id, thread_id)
-        plan, stopping = self.plan, self.api.stopping
-        if plan.heartbeat_only:
-            subscription.close()  # nothing will be read from it: do not let it queue events
-        try:
-            self.close_connection = True
-            self._start(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
-                              "transfer-encoding": "chunked", "connection": "close"})
-            sent = 0
-            last_beat = time.monotonic()
-            while not stopping.is_set():
-                wait = max(0.0, min(0.25, self.api.heartbeat - (time.monotonic() - last_beat)))
-                record = None if plan.heartbeat_only else subscription.get(wait)
-                if plan.heartbeat_only:
-                    stopping.wait(wait)
-                if record is None:
-                    if subscription.finished and not plan.heartbeat_only:
-                        break
-                    if time.monotonic() - last_beat >= self.api.heartbeat:
-                        self._chunk(PING)
-                        last_beat = time.monotonic()
-                    continue
-                frame = f"event: {record.type}\ndata: {record.json}\n\n".encode()
-                if plan.drop_after is not None and sent >= plan.drop_after:
-                    self._chunk(frame, partial=len(frame) // 2)
-                    self._abort()
-                    return
-                self._chunk(frame)
-                sent += 1
-                if plan.duplicate and sent % plan.duplicate == 0:
-                    self._chunk(frame)
-                if plan.end_after is not None and sent >= plan.end_after:
-                    break
-            self._write(b"0\r\n\r\n")
-        finally:
-            subscription.close()
+            self.source.thread(session_id, thread_id)
+        subscription = self.source.subscribe(session_id, thread_id)
+        stream_events(self.out, subscription, heartbeat=self.context.heartbeat, stopping=self.context.stopping)
 
     # ------------------------------------------------------------------------------------ files
 
-    def _list_files(self) -> None:
+    def list_files(self) -> None:
         scope = self._one("scope_id")
         ids = self._many("ids")
-        files = list(self.api.source.files(scope))
+        files = list(self.source.files(scope))
         if ids:
             wanted = set(ids)
-            self._send_json({"data": [f for f in files if f["id"] in wanted], "next_page": None})
+            self.out.send_json({"data": [f for f in files if f["id"] in wanted], "next_page": None})
             return
         limit = self._limit("files")
         rows = sorted((((f["created_at"], f["id"]), f) for f in files), key=lambda row: row[0], reverse=True)
         self._send_keyset_page(rows, limit, "desc", "files", scope or "", prefix="page_")
 
-    def _get_file(self, file_id: str) -> None:
-        self._send_json(self.api.source.file(file_id))
+    def get_file(self, file_id: str) -> None:
+        self.out.send_json(self.source.file(file_id))
 
-    def _download_file(self, file_id: str) -> None:
-        meta = self.api.source.file(file_id)
-        content = self.api.source.file_content(file_id)
-        self._start(200, {"content-type": meta.get("mime_type") or "application/octet-stream",
+    def download_file(self, file_id: str) -> None:
+        meta = self.source.file(file_id)
+        content = self.source.file_content(file_id)
+        self.out.start(200, {"content-type": meta.get("mime_type") or "application/octet-stream",
                           "content-length": str(len(content)),
                           "content-disposition": f"attachment; filename*=UTF-8''{quote(meta['filename'])}"})
-        self._write(content)
+        self.out.write(content)
 
 
 def _in_bounds(stamp: str, bounds: dict[str, str | None]) -> bool:
