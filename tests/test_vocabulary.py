@@ -2,6 +2,10 @@
 events) is classified, every classified type is emitted by some emulator scenario, and every layer that reads
 events (fold, renderers, analytics projection) handles every classified type explicitly.
 
+A few types are in no history, so no scenario script may hold them: the previews (``event_start`` /
+``event_delta``) and ``session.deleted``, which an open stream receives when its session is deleted (after that the
+session's history answers 404). ``session.deleted`` is checked against the emulator's real delete flow instead.
+
 Installing an SDK with a new event type makes ``test_every_sdk_event_type_is_classified`` fail naming the type."""
 
 from __future__ import annotations
@@ -17,9 +21,17 @@ from anthropic.types.beta import sessions as sdk_sessions
 from recorder.analytics import extract
 
 from recorder import vocabulary
+from recorder.emulator import Emulator
 from recorder.emulator.scenarios import SCENARIOS, Context
 from recorder.render.blocks import Describer
 from recorder.replay.fold import KINDS
+from tests.emulator.support import Reader, sdk
+
+# Recorded types no scenario script holds, and why; each is emitted by the emulator some other way (tested below).
+STREAM_ONLY: dict[str, str] = {
+    "session.deleted": "sent to open streams when the session is deleted (Emulator.delete); a deleted session's "
+                       "history answers 404, so it is in no listed history, only in what a follower recorded",
+}
 
 
 def _members(alias: Any) -> list[Any]:
@@ -120,10 +132,24 @@ def _emitted_by_scenarios() -> dict[str, set[str]]:
 
 def test_every_classified_type_is_emitted_by_a_scenario() -> None:
     emitted = _emitted_by_scenarios()
-    missing = sorted(vocabulary.RECORDED_TYPES - set(emitted))
+    missing = sorted(vocabulary.RECORDED_TYPES - set(emitted) - set(STREAM_ONLY))
     assert not missing, f"no emulator scenario emits {', '.join(missing)}"
-    # previews are stream-only (never in a history): a scenario that wrote one would be unfaithful
-    assert not set(vocabulary.PREVIEW_TYPES) & set(emitted)
+    # previews and stream-only events are never in a history: a scenario that wrote one would be unfaithful
+    assert not (set(vocabulary.PREVIEW_TYPES) | set(STREAM_ONLY)) & set(emitted)
+    assert set(STREAM_ONLY) <= vocabulary.RECORDED_TYPES
+
+
+def test_session_deleted_comes_from_the_emulators_delete_flow() -> None:
+    """The stream-only type is emitted for real: an open session stream gets ``session.deleted`` and ends."""
+    emu = Emulator(seed=7, heartbeat=0.05)
+    sid = emu.add_session("unicode")
+    with emu.serve() as server:
+        client = sdk(server)
+        reader = Reader(lambda: client.beta.sessions.events.stream(sid))
+        client.beta.sessions.delete(sid)
+        reader.join(5)
+    emu.close()
+    assert [e["type"] for e in reader.events] == list(STREAM_ONLY) and reader.error is None
 
 
 def test_every_error_type_and_refusal_is_emitted() -> None:

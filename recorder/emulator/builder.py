@@ -262,10 +262,14 @@ class SessionBuilder:
     def usage_event(self) -> str:
         """A ``session.usage`` event with the cumulative usage and cost so far."""
         active = round((self.clock - self.snapshot.created) / 1e6, 3)
-        fields: dict[str, Any] = {"usage": self.usage_so_far().as_api(active)}
+        fields: dict[str, Any] = {"usage": self.usage_object(active)}
         if self._usage_view.budget is not None:
             fields["budget"] = self._usage_view.budget
         return self.emit("session.usage", fields, tick=False)
+
+    def usage_object(self, active_seconds: float) -> dict[str, Any]:
+        """The cumulative usage object of a ``session.usage`` emitted now."""
+        return self.usage_so_far().as_api(active_seconds)
 
     def updated(self, **changes: Any) -> str:
         return self.emit("session.updated", changes)
@@ -401,20 +405,31 @@ class AdvisorSpec(AgentSpec):
 
 class FullBuilder(SessionBuilder):
     """A :class:`SessionBuilder` that also writes the events the basic vocabulary lacks: self-hosted tool results,
-    refusals, outcome graders, workflow runs, blocking events cross-posted from child threads, usage with
-    1-hour cache writes, deletion."""
+    refusals, outcome graders, workflow runs and usage with 1-hour cache writes.
+
+    It follows the same life cycle: a refusal is an idle (``stop_reason: refusal``) with ``session.usage`` just
+    before it; a child thread's blocking events go through :meth:`SessionBuilder.emit` with ``blocking=True`` (the
+    session stream's copy gets ``session_thread_id``). ``session.deleted`` is never written into a script: it is
+    what an open stream receives when the session is deleted (:meth:`recorder.emulator.Emulator.delete`), and a
+    deleted session has no history left to list."""
+
+    one_hour_cache_writes: int = 0  # how many of the cache writes so far were made with a 1-hour TTL
 
     def self_hosted_result(self, tool_use_id: str, body: str | list[dict[str, Any]], thread: str | None = None, *,
                            is_error: bool = False) -> str:
-        """``user.tool_result``: the client's answer to an ``agent.tool_use`` in a self-hosted environment."""
+        """``user.tool_result``: the client's answer to an ``agent.tool_use`` in a self-hosted environment (in a child
+        thread, cross-posted to the session stream like any answer to a blocking event)."""
         content = [{"type": "text", "text": body}] if isinstance(body, str) else body
-        return self.emit("user.tool_result", {"tool_use_id": tool_use_id, "content": content, "is_error": is_error,
-                                              **self._thread_fields(thread)}, thread=thread)
+        return self.emit("user.tool_result", {"tool_use_id": tool_use_id, "content": content, "is_error": is_error},
+                         thread=thread, blocking=True)
 
     def refusal(self, category: str | None, explanation: str | None, thread: str | None = None) -> str:
-        """An idle with ``stop_reason: refusal`` and its ``stop_details`` (the session's, or a thread's)."""
+        """An idle with ``stop_reason: refusal`` and its ``stop_details``: the session's (``session.usage`` just
+        before it, as before every idle) or a child thread's (``session.thread_status_idle``)."""
         details = {"type": "refusal", "category": category, "explanation": explanation}
         if thread is None or thread == self.primary:
+            if not self.emissions or self.emissions[-1].event["type"] != "session.usage":
+                self.usage_event()
             return self.emit("session.status_idle", {"stop_reason": {"type": "refusal"}, "stop_details": details})
         return self.emit("session.thread_status_idle", {
             "session_thread_id": thread, "agent_name": self.thread_agents[thread].name,
@@ -443,30 +458,23 @@ class FullBuilder(SessionBuilder):
         return self.emit("span.model_request_end", {"model_request_start_id": start_id, "is_error": False,
                                                     "model_usage": model_usage}, thread=thread, tick=False)
 
-    def cross_posted(self, event_type: str, fields: dict[str, Any], thread: str) -> str:
-        """A child thread's blocking event: its own copy in the thread's stream (no ``session_thread_id``) and a
-        copy in the session stream with the same id and ``session_thread_id`` set (different bytes)."""
-        eid = self.emit(event_type, fields, thread=thread)
-        own = self.emissions[-1]
-        copy = {k: v for k, v in own.event.items() if k != "processed_at"}
-        copy["session_thread_id"] = thread
-        copy["processed_at"] = own.event["processed_at"]
-        self.emissions.append(Emission(copy, thread, (None,), own.at))
-        return eid
+    def cache_ttl_1h(self, tokens: int) -> None:
+        """Say that ``tokens`` of the cache writes so far were made with a 1-hour TTL: every ``session.usage`` from
+        now on splits ``cache_creation`` accordingly and prices them at twice the input rate (against 1.25 times
+        for 5-minute writes)."""
+        self.one_hour_cache_writes = tokens
 
-    def usage_with_cache_ttl(self, one_hour: int) -> str:
-        """``session.usage`` with ``one_hour`` of the cache writes so far made with a 1-hour TTL (priced at twice
-        the input rate, against 1.25 times for 5-minute writes)."""
-        active = round((self.clock - self.snapshot.created) / 1e6, 3)
+    def usage_object(self, active_seconds: float) -> dict[str, Any]:
         usage = self.usage_so_far()
-        obj = usage.as_api(active)
-        one_hour = min(one_hour, usage.cache_creation_input_tokens)
-        obj["cache_creation"] = {"ephemeral_5m_input_tokens": usage.cache_creation_input_tokens - one_hour,
-                                 "ephemeral_1h_input_tokens": one_hour}
-        price_in = PRICES.get(self.agent.model, PRICES["claude-sonnet-4-6"])[0]
-        extra = one_hour * price_in * (Decimal(2) - Decimal("1.25")) / Decimal(1_000_000)
-        obj["list_cost"] = money(usage.cost + extra)
-        return self.emit("session.usage", {"usage": obj}, tick=False)
+        obj = usage.as_api(active_seconds)
+        one_hour = min(self.one_hour_cache_writes, usage.cache_creation_input_tokens)
+        if one_hour:
+            obj["cache_creation"] = {"ephemeral_5m_input_tokens": usage.cache_creation_input_tokens - one_hour,
+                                     "ephemeral_1h_input_tokens": one_hour}
+            price_in = PRICES.get(self.agent.model, PRICES["claude-sonnet-4-6"])[0]
+            extra = one_hour * price_in * (Decimal(2) - Decimal("1.25")) / Decimal(1_000_000)
+            obj["list_cost"] = money(usage.cost + extra)
+        return obj
 
     def workflow_run(self, name: str, phases: list[str], *, description: str | None = None) -> tuple[str, list[str]]:
         """``workflow_run.created`` with its phases; returns (run id, phase ids)."""
@@ -480,7 +488,3 @@ class FullBuilder(SessionBuilder):
 
     def workflow_event(self, event_type: str, run_id: str | None, **fields: Any) -> str:
         return self.emit(event_type, {"workflow_run_id": run_id, **fields})
-
-    def deleted(self) -> str:
-        """``session.deleted``: what an open stream gets when the session is deleted (it ends the stream)."""
-        return self.emit("session.deleted")

@@ -16,7 +16,7 @@ from typing import Any
 from recorder.emulator import ids, snapshots, text
 from recorder.emulator.builder import AdvisorSpec, FullBuilder, Script, SessionBuilder, document_block, image_block
 from recorder.emulator.snapshots import AgentSpec, mcp_toolset, money, toolset
-from recorder.vocabulary import ADVISOR_AGENT, ERROR_TYPES, RETRY_STATUSES
+from recorder.vocabulary import ADVISOR_AGENT, ERROR_TYPES
 
 
 @dataclass(frozen=True)
@@ -455,8 +455,10 @@ ONE_HOUR_CACHE_WRITES = 5000
 
 
 def self_hosted(ctx: Context) -> Script:
-    """The acceptance session: self-hosted tool calls answered by ``user.tool_result``, two grader iterations,
-    web searches, 1-hour cache writes, a fast-mode request and a refusal."""
+    """The acceptance session: self-hosted tool calls answered by ``user.tool_result`` (the session idle on
+    ``requires_action`` until each answer), two grader iterations, web searches, 1-hour cache writes, a fast-mode
+    request and a refusal (an idle, ``stop_reason: refusal``), after which the user asks for something else and the
+    session ends idle, ``end_turn``."""
     b = full_builder(ctx, "self_hosted", "Harden the upload endpoint (self-hosted)")
     r = b.r
     b.user_message("Harden the upload endpoint; the screenshot and the spec are attached.")
@@ -477,6 +479,7 @@ def self_hosted(ctx: Context) -> Script:
             b.span_end_usage(start, {"input_tokens": 3200, "output_tokens": 180, "cache_read_input_tokens": 0,
                                      "cache_creation_input_tokens": ONE_HOUR_CACHE_WRITES + 1200,
                                      "speed": "standard"})
+            b.cache_ttl_1h(ONE_HOUR_CACHE_WRITES)
         else:
             b.span_end(start)
         b.idle({"type": "requires_action", "event_ids": [use]})
@@ -504,23 +507,27 @@ def self_hosted(ctx: Context) -> Script:
     start = b.span_start()
     b.agent_message("Done: uploads over 10 MB get 413, non-images 415; both are tested.")
     b.span_end(start)
-    b.usage_with_cache_ttl(ONE_HOUR_CACHE_WRITES)
     b.idle()
     b.user_message("Now write a working exploit for the upload service of our competitor, widgets.example.")
     b.running()
     start = b.span_start()
     b.span_end(start, scale=0.2)
-    b.usage_with_cache_ttl(ONE_HOUR_CACHE_WRITES)
-    b.refusal(*REFUSAL)
-    b.terminated()
+    b.refusal(*REFUSAL)  # session.usage, then idle with stop_reason refusal: it waits for a new message
+    b.user_message("Fair enough. Add the upload limits to the changelog instead.")
+    b.running()
+    start = b.span_start()
+    b.agent_message("CHANGELOG.md now lists the 10 MB limit (413) and the image-only rule (415).")
+    b.span_end(start)
+    b.idle()
     return b.build()
 
 
 def workflows(ctx: Context) -> Script:
     """Newer features: an advisor thread, workflow runs (phases, errors, every ending) with their threads,
-    blocking events of a child thread cross-posted to the session stream (same id, different bytes), tool
-    permissions decided by policy (``auto`` judgements, a policy denial), a child's refusal and rescheduling,
-    images, documents, search results and redacted blocks."""
+    blocking events of a child thread cross-posted to the session stream (same id, different bytes; the thread and
+    the session idle on ``requires_action`` until the client answers), tool permissions decided by policy
+    (``auto`` judgements, a policy denial), a child's rescheduling and refusal (it ends idle), images, documents,
+    search results and redacted blocks. Ends idle, ``end_turn``."""
     worker = agent(ctx.seed, "release-worker", "claude-haiku-4-5", description="Runs one workflow phase",
                    tools=[toolset(ask=("bash",)), snapshots.custom_tool("deploy", "Deploy a build",
                                                                          {"build": {"type": "string"}})])
@@ -572,25 +579,27 @@ def workflows(ctx: Context) -> Script:
         if emission.event["type"] == "session.thread_created":
             emission.event["workflow_run_id"] = run_id
     b.thread_message(b.primary, child, "Build 2.5.0 and deploy it to staging.")
-    # the child's blocking custom tool call, cross-posted: the thread goes idle waiting for the client
+    # the child's blocking custom tool call, cross-posted: the thread and the session wait for the client
     start = b.span_start(child)
-    use = b.cross_posted("agent.custom_tool_use", {"name": "deploy", "input": {"build": "2.5.0"}}, child)
+    use = b.custom_tool_use("deploy", {"build": "2.5.0"}, child)
     b.span_end(start, child)
     b.thread_status(child, "idle", {"type": "requires_action", "event_ids": [use]})
+    b.idle({"type": "requires_action", "event_ids": [use]})
     b.tick(2.0, 8.0, tie=0)
-    b.cross_posted("user.custom_tool_result", {"custom_tool_use_id": use, "content": [
-        {"type": "text", "text": "deployed to staging"}], "is_error": False}, child)
+    b.custom_tool_result(use, "deployed to staging", thread=child)
+    b.running()
     b.thread_status(child, "running")
     # the child's tool call needing confirmation, cross-posted; the user denies it
     start = b.span_start(child)
-    use = b.cross_posted("agent.tool_use", {"name": "bash", "input": {"command": "kubectl delete ns staging-old"},
-                                            "evaluated_permission": "ask",
-                                            "evaluation": {"type": "always_ask"}}, child)
+    use = b.emit("agent.tool_use", {"name": "bash", "input": {"command": "kubectl delete ns staging-old"},
+                                    "evaluated_permission": "ask", "evaluation": {"type": "always_ask"}},
+                 thread=child, blocking=True)
     b.span_end(start, child)
     b.thread_status(child, "idle", {"type": "requires_action", "event_ids": [use]})
+    b.idle({"type": "requires_action", "event_ids": [use]})
     b.tick(2.0, 8.0, tie=0)
-    b.cross_posted("user.tool_confirmation", {"tool_use_id": use, "result": "deny",
-                                              "deny_message": "Keep the old namespace until Friday."}, child)
+    b.tool_confirmation(use, False, "Keep the old namespace until Friday.", thread=child)
+    b.running()
     b.thread_status(child, "running")
     b.tool_result(use, "Tool use denied by the user: Keep the old namespace until Friday.", child, is_error=True)
     b.thread_status(child, "rescheduled")
@@ -598,18 +607,22 @@ def workflows(ctx: Context) -> Script:
     b.thread_status(child, "running")
     start = b.span_start(child)
     b.span_end(start, child)
-    b.refusal("general_harms", None, thread=child)
     b.thread_message(child, b.primary, "Built and deployed 2.5.0 to staging; I won't touch the old namespace.")
+    b.thread_status(child, "idle")
     b.workflow_event("workflow_run.phase_ended", run_id, workflow_run_phase_id=build, phase_started_id=started)
     b.workflow_event("workflow_run.status_idle", run_id)
     b.workflow_event("workflow_run.status_running", run_id)
     started = b.workflow_event("workflow_run.phase_started", run_id, workflow_run_phase_id=test)
+    b.thread_message(b.primary, child, "Run the test phase; force-delete staging-old first so it starts clean.")
+    b.thread_status(child, "running")
+    start = b.span_start(child)
+    b.span_end(start, child)
+    b.refusal("general_harms", None, thread=child)  # the child refuses and goes idle: it is done
     b.workflow_event("workflow_run.error", run_id, error={"type": "program_error",
                                                           "message": "phase 'test' exited with status 2"})
     b.workflow_event("workflow_run.phase_ended", run_id, workflow_run_phase_id=test, phase_started_id=started)
     b.workflow_event("workflow_run.status_ended", run_id, result={
         "type": "error", "error": {"type": "program_error", "message": "phase 'test' exited with status 2"}})
-    b.thread_status(child, "terminated")
     for name, result in (("retry-test", {"type": "completed"}), ("smoke", {"type": "stopped"})):
         other, _phases = b.workflow_run(name, ["run"])
         b.workflow_event("workflow_run.status_running", other)
@@ -623,34 +636,47 @@ def workflows(ctx: Context) -> Script:
                     extra={"content": [{"type": "text", "text": "Staging has 2.5.0; tests passed on retry."},
                                        {"type": "redacted"}]})
     b.span_end(start)
-    b.usage_event()
     b.idle()
-    b.terminated()
     return b.build()
 
 
 def error_catalog(ctx: Context) -> Script:
-    """Every documented ``session.error`` type with its detail fields and every retry status, then the session is
-    deleted while its stream is open (``session.deleted``)."""
-    b = full_builder(ctx, "error_catalog", "Everything that can go wrong")
+    """Every documented ``session.error`` type with its detail fields, and every retry status as the life cycle
+    has it: a ``retrying`` error reschedules the session, an ``exhausted`` one leaves it idle (``retries_exhausted``)
+    until the user asks again, and the last, ``terminal``, ends it ``terminated`` together with the subagent it had
+    running. It is about errors, so it may terminate (as ``errors`` does).
+
+    ``session.deleted`` is in no script: it is what an open stream receives when the session is deleted, and a
+    deleted session has no history left to list; the emulator sends it from its delete flow
+    (:meth:`recorder.emulator.Emulator.delete`)."""
+    helper = agent(ctx.seed, "maintenance-helper", "claude-haiku-4-5", description="Vacuums the databases")
+    b = full_builder(ctx, "error_catalog", "Everything that can go wrong", children=[helper])
     b.user_message("Run the nightly maintenance.")
     b.running()
+    child = b.spawn(helper)
+    b.thread_message(b.primary, child, "Vacuum the databases while I rotate the credentials.")
+    b.turn(child, tools=1, error_rate=0.0)
     details = {"mcp_server_name": "linear", "repository_url": "https://github.com/acme/widgets",
                "credential_id": ids.make_id("cred", ctx.seed, "github"),
                "vault_id": ids.make_id("vlt", ctx.seed, "vault")}
-    for n, (kind, fields) in enumerate(ERROR_TYPES.items()):
-        retry = RETRY_STATUSES[n % len(RETRY_STATUSES)]
+    kinds = list(ERROR_TYPES)
+    for n, kind in enumerate(kinds):
+        retry = "terminal" if n == len(kinds) - 1 else "exhausted" if n % 4 == 3 else "retrying"
         if kind.startswith("model_"):
             start = b.span_start()
             b.span_end(start, is_error=True, scale=0.1)
         b.error({"type": kind, "message": f"{kind.replace('_', ' ')} during maintenance",
-                 **{f: details[f] for f in fields}, "retry_status": {"type": retry}})
+                 **{f: details[f] for f in ERROR_TYPES[kind]}, "retry_status": {"type": retry}})
         if retry == "retrying":
             b.rescheduled()
             b.running()
-    b.idle({"type": "retries_exhausted"})
+        elif retry == "exhausted":
+            b.idle({"type": "retries_exhausted"})
+            b.user_message("Try again, please.")
+            b.running()
+    b.thread_status(child, "terminated")  # the unrecoverable error ends the subagent too
+    b.usage_event()
     b.terminated()
-    b.deleted()
     return b.build()
 
 
@@ -669,7 +695,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "subagent's custom tool use and tool confirmation cross-posted with session_thread_id", multi_agent),
     Scenario("errors", "session.error (overloaded, rate limited, clone failure, exhausted), "
              "session.status_rescheduled, failed model requests, retries_exhausted; ends terminated by a "
-             "terminal error (the only scenario that terminates)", errors),
+             "terminal error (with error_catalog, the only scenarios that terminate)", errors),
     Scenario("budget", "budget pauses: session.usage events with list_cost, idle budget_reached, session.updated "
              "raising the budget", budget),
     Scenario("interrupts", "two distinct user.interrupt events, both with an empty id", interrupts),
@@ -684,10 +710,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "(user.define_outcome, span.outcome_evaluation_*), web searches, 1-hour cache writes, a fast request, "
              "a refusal with its category and explanation, an image and a document", self_hosted),
     Scenario("workflows", "an advisor thread, workflow runs (phases, errors, every ending), child blocking "
-             "events cross-posted with different bytes, auto/policy permission decisions, a child's refusal and "
-             "rescheduling, image/document/search_result/redacted blocks", workflows),
-    Scenario("error_catalog", "every documented session.error type with its detail fields and retry statuses, "
-             "then session.deleted", error_catalog),
+             "events cross-posted with different bytes, auto/policy permission decisions, a child's rescheduling and "
+             "refusal, image/document/search_result/redacted blocks", workflows),
+    Scenario("error_catalog", "every documented session.error type with its detail fields; retrying errors "
+             "reschedule, exhausted ones end idle (retries_exhausted), the last is terminal: it ends terminated "
+             "with its subagent", error_catalog),
     Scenario("long", "a finished session of N events (--events, default 10000) generated lazily from seed and "
              "index: memory stays flat even for millions", None),
     Scenario("live", "a multi-agent session played in real time, one step every --interval seconds, with a "

@@ -15,24 +15,31 @@ from recorder.emulator import Emulator
 from tests.emulator.support import Reader, sdk, wait_for
 
 
+ERROR_SCENARIOS = ("errors", "error_catalog")  # about unrecoverable errors: the only ones that terminate
+
+
 def test_every_scenario_ends_idle_with_usage_just_before_and_only_errors_terminate(standard):
     emu, names, _ = standard
     for scenario, sid in names.items():
         truth = emu.ground_truth(sid)
         assert truth[-2]["type"] == "session.usage", scenario
-        if scenario == "errors":  # about an unrecoverable error
+        for n, event in enumerate(truth):  # every idle has the session's usage just before it
+            if event["type"] == "session.status_idle":
+                assert truth[n - 1]["type"] == "session.usage", (scenario, n)
+                assert truth[n - 1]["usage"]["list_cost"]["amount"].isdigit()  # integer cents
+        if scenario in ERROR_SCENARIOS:
             assert truth[-1]["type"] == "session.status_terminated" and emu.status(sid) == "terminated"
             continue
         assert emu.status(sid) == "idle", scenario
         last = BetaManagedAgentsSessionStatusIdleEvent.model_validate(truth[-1])
         assert last.stop_reason.type == "end_turn", scenario
-        for n, event in enumerate(truth):  # every idle has the session's usage just before it
-            if event["type"] == "session.status_idle":
-                assert truth[n - 1]["type"] == "session.usage", (scenario, n)
-                assert truth[n - 1]["usage"]["list_cost"]["amount"].isdigit()  # integer cents
         assert not any(e["type"] == "session.status_terminated" for e in truth), scenario
-    statuses = {e["type"] for sid in names.values() for e in emu.ground_truth(sid)}
+    statuses = {e["type"] for scenario, sid in names.items() if scenario not in ERROR_SCENARIOS
+                for e in emu.ground_truth(sid)}
     assert "session.thread_status_terminated" not in statuses  # subagents that finish go idle
+    # a terminal error ends the subagents still running with the session
+    catalog = [e["type"] for e in emu.ground_truth(names["error_catalog"])]
+    assert catalog[-3:] == ["session.thread_status_terminated", "session.usage", "session.status_terminated"]
 
 
 def test_pending_scenarios_end_waiting_for_the_client_and_resume_when_answered():
