@@ -14,7 +14,6 @@ from anthropic.types.beta.sessions import BetaManagedAgentsSessionStatusIdleEven
 from recorder.emulator import Emulator
 from tests.emulator.support import Reader, sdk, wait_for
 
-
 ERROR_SCENARIOS = ("errors", "error_catalog")  # about unrecoverable errors: the only ones that terminate
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from recorder.emulator import Emulator
+from recorder.events import raw_event
 from recorder.store import EventStore
-from tests.replay.support import LONG_EVENTS, SEED, record_all
+from tests.emulator.support import Reader, sdk
+from tests.replay.support import LONG_EVENTS, SEED, record_all, record_session
 
 
 @dataclass
@@ -35,6 +37,33 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     with EventStore(url) as store:
         record_all(emu, store)
         yield Recorded(emu, store, url, {emu.scenario(sid): sid for sid in sids})
+    emu.close()
+
+
+@pytest.fixture(scope="session")
+def deleted(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Recorded]:
+    """A session deleted while followed, as a follower records it: its history, then the ``session.deleted`` that
+    each of its open streams (session and threads) received from the emulator's delete flow. No scenario holds that
+    event: a deleted session's history answers 404. ``names`` maps ``"deleted"`` to the session."""
+    path = tmp_path_factory.mktemp("deleted") / "log.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    url = f"sqlite:///{path}"
+    emu = Emulator(seed=SEED, heartbeat=0.05)
+    sid = emu.add_session("multi_agent")  # idle: its streams stay open until it is deleted
+    threads = emu.thread_ids(sid)
+    with EventStore(url) as store:
+        record_session(emu, store, sid)
+        with emu.serve() as server:
+            client = sdk(server)
+            readers = {None: Reader(lambda: client.beta.sessions.events.stream(sid))}
+            for tid in threads:
+                readers[tid] = Reader(lambda tid=tid: client.beta.sessions.threads.events.stream(tid, session_id=sid))
+            client.beta.sessions.delete(sid)
+            for tid, reader in readers.items():
+                reader.join(5)
+                assert [e["type"] for e in reader.events] == ["session.deleted"], tid
+                store.append([raw_event(e, sid, tid) for e in reader.events])
+        yield Recorded(emu, store, url, {"deleted": sid})
     emu.close()
 
 

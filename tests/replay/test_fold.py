@@ -234,8 +234,13 @@ def test_error_details_and_media_placeholders(recorded: Recorded) -> None:
     assert details["credential_host_unreachable_error"].keys() == {"credential_id", "vault_id"}
     assert details["mcp_authentication_failed_error"] == {"mcp_server_name": "linear"}
     assert details["billing_error"] == {}
-    assert state.counts["deleted"] == 1
+    assert [s.status for s in state.statuses if s.scope == "session"][-1] == "terminated"
     png = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA" * 100}}
     doc = {"type": "document", "title": "spec.pdf", "source": {"type": "url", "url": "https://x/spec.pdf"}}
     assert content_text([png, doc, {"type": "redacted"}]) == (
         "[image: image/png, 300 B]\n\n[document: spec.pdf, https://x/spec.pdf]\n\n[redacted]")
+
+
+def test_a_deletion_seen_on_every_open_stream_counts_once(deleted: Recorded) -> None:
+    state = _state(deleted, "deleted")
+    assert state.counts["deleted"] == 1

@@ -177,7 +177,16 @@ def test_other_scenarios_render_without_errors(recorded: Recorded, scenario: str
         assert "Workflow run release created" in titles
         assert any(t.startswith("Thread anthropic.advisor (advisor) created") for t in titles)
     elif scenario == "error_catalog":
-        assert sum(t.startswith("Error ") for t in titles) == 15 and "Session deleted" in titles
+        assert sum(t.startswith("Error ") for t in titles) == 15 and titles[-1] == "Session terminated"
     else:
         results = [e for e in session_events(recorded.emu, sid)[None] if e["type"] == "agent.tool_result"]
         assert len(results) == 2 and any(t.startswith("🔧 bash") for t in titles)
+
+
+def test_a_session_deleted_while_followed_ends_with_its_deletion(deleted: Recorded, tmp_path: Path,
+                                                                 browser: Browser) -> None:
+    browser.open(_write(tmp_path / "deleted.html", deleted, "deleted"))
+    browser.settle(0.2)
+    titles = browser.evaluate("Array.from(document.querySelectorAll('#timeline .title')).map(t => t.textContent)")
+    assert browser.evaluate("document.body.dataset.ready") == "1" and browser.errors() == []
+    assert titles.count("Session deleted") == 1 and titles[-1] == "Session deleted"

@@ -147,14 +147,17 @@ def test_fences_survive_backticks_and_truncate_counts() -> None:
     assert truncate("short", 100) == ("short", None)
 
 
-def test_workflow_runs_advisor_errors_and_collapsed_thinking(recorded: Recorded) -> None:
+def test_workflow_runs_advisor_errors_deletion_and_collapsed_thinking(recorded: Recorded, deleted: Recorded
+                                                                     ) -> None:
     doc = _md(recorded, "workflows")
     assert "Workflow run release created" in doc and "phases: build, test" in doc
     assert "Workflow run release ended: error: program_error" in doc
     assert "Thread anthropic.advisor (advisor) created" in doc and "for workflow run release" in doc
     assert "auto judgement: deny (destructive_filesystem_operation)" in doc
     errors = _md(recorded, "error_catalog")
-    assert "repository_url: https://github.com/acme/widgets" in errors and "Session deleted" in errors
+    assert "repository_url: https://github.com/acme/widgets" in errors and errors.rstrip().endswith(
+        "Session terminated")
+    assert _md(deleted, "deleted").rstrip().endswith("Session deleted")
 
 
 def test_thinking_with_text_is_folded() -> None:
