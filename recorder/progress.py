@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from recorder.record import Observer, SessionOutcome
@@ -24,6 +25,7 @@ class Counting(Observer):
         self.events = 0
         self.threads = 0
         self.notices = 0
+        self.on_finished: Callable[[SessionOutcome], None] | None = None  # e.g. print the session's line
 
     def session_started(self, session_id: str, mode: str) -> None:
         self.running += 1
@@ -32,6 +34,9 @@ class Counting(Observer):
         self.finished += 1
         if outcome.mode is not None:
             self.running = max(0, self.running - 1)
+        if self.on_finished is not None:
+            self.clear()
+            self.on_finished(outcome)
 
     def events_added(self, count: int) -> None:
         self.events += count
@@ -59,6 +64,10 @@ class Quiet(Counting):
         super().notice(text)
         if self.verbose:
             print(f"recorder: {text}", file=self.stream, flush=True)
+
+    def warning(self, text: str) -> None:
+        super().notice(text)
+        print(f"recorder: {text}", file=self.stream, flush=True)
 
 
 class Terminal(Counting):

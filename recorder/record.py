@@ -24,9 +24,10 @@ import asyncio
 import contextlib
 import getpass
 import os
+import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,16 +35,26 @@ from typing import Any
 import anthropic
 
 from recorder import __version__
-from recorder.errors import ApiError, DeadlineReached, LeaseLost, RecorderError
+from recorder.errors import (
+    ApiError,
+    DeadlineReached,
+    LeaseLost,
+    RecorderError,
+    StoreError,
+    StoreFull,
+    StoreReadOnly,
+    StoreUnavailable,
+    Terminated,
+)
 from recorder.ingest.api import Api
 from recorder.ingest.deadline import Deadline
 from recorder.ingest.poll import DEFAULT_PAGE_SIZE, catch_up
 from recorder.ingest.retry import RetryPolicy
 from recorder.ingest.scrub import scrub
-from recorder.ingest.sink import StreamSink
+from recorder.ingest.sink import DEFAULT_OVERLAP, StreamSink
 from recorder.ingest.stream import follow
 from recorder.ingest.writer import LogWriter
-from recorder.store import EventStore
+from recorder.store import EventStore, pruned_sessions
 from recorder.store.leases import Lease, Leases
 
 MODES = ("auto", "stream", "poll")
@@ -70,6 +81,9 @@ class RecordOptions:
     statuses: tuple[str, ...] = ()
     created_after: datetime | None = None
     refresh: bool = False
+    overlap: float = DEFAULT_OVERLAP  # seconds the session stream's catch-ups re-read (see recorder.ingest.sink)
+    catchup_interval: float = 30.0  # stream mode: seconds between checks of the status and catch-ups from history
+    include_pruned: bool = False  # with discovery: record sessions pruned from the log (tombstoned) again
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     started: float | None = None  # time.monotonic() when the deadline's clock started (default: the run's start)
 
@@ -124,6 +138,10 @@ class Observer:
     def events_added(self, count: int) -> None: ...
     def threads_found(self, count: int) -> None: ...
     def notice(self, text: str) -> None: ...
+    def warning(self, text: str) -> None:
+        """A notice the person must see even when notices are not shown (one line)."""
+        self.notice(text)
+
     def clear(self) -> None:
         """Take down anything drawn on the terminal, before other output."""
 
@@ -151,7 +169,8 @@ class SessionRecorder:
     def _sink(self, thread_id: str | None) -> StreamSink:
         if thread_id not in self.sinks:
             self.sinks[thread_id] = StreamSink(
-                self.session_id, thread_id, self.writer, self.lease, on_events=self._seen
+                self.session_id, thread_id, self.writer, self.lease, on_events=self._seen,
+                overlap=self.options.overlap,
             )
         return self.sinks[thread_id]
 
@@ -234,6 +253,13 @@ class SessionRecorder:
             await self._run()
         except (ApiError, LeaseLost) as err:
             self.outcome.error = str(err)
+        except (StoreUnavailable, StoreFull, StoreReadOnly):
+            raise  # the log itself is gone: the run cannot go on
+        except StoreError as err:  # this session's data could not be stored: it fails, the others go on
+            self.outcome.error = str(err)
+        except Exception as err:  # a defect must cost this session, named in one line, not the whole run
+            first = str(err).splitlines()[0][:200] if str(err) else ""
+            self.outcome.error = f"unexpected {type(err).__name__}: {first} (please report this)"
         finally:
             self.outcome.events_added = sum(s.added for s in self.sinks.values())
         return self.outcome
@@ -333,6 +359,8 @@ class SessionRecorder:
         session_task = asyncio.ensure_future(
             follow(self.api, self._sink(None), self.terminated, page_size=self.options.page_size, on_drop=on_drop)
         )
+        watcher = asyncio.ensure_future(self._watch_status())
+        self.thread_tasks["\0watcher"] = watcher  # waited on and cancelled with the thread tasks
         try:
             for thread_id in await self._threads():
                 start_thread(thread_id)
@@ -364,6 +392,24 @@ class SessionRecorder:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(session_task, *self.thread_tasks.values(), return_exceptions=True)
+
+    async def _watch_status(self) -> None:
+        """Stream mode's backstop. A stream may stall (heartbeats only) while the session goes on or ends: every
+        ``catchup_interval`` seconds, ask for the session's status and catch every stream up from history; when
+        the status says the session terminated, end the streams (each does a last catch-up)."""
+        while not self.terminated.is_set():
+            try:
+                async with asyncio.timeout(self.api.deadline.bound(self.options.catchup_interval)):
+                    await self.terminated.wait()
+                return
+            except TimeoutError:
+                self.api.deadline.check()
+            session = await self._snapshot()
+            if session.get("status") == "terminated":
+                self.terminated.set()
+                return
+            for sink in list(self.sinks.values()):
+                await catch_up(self.api, sink, self.options.page_size)
 
     async def _mark_complete(self) -> None:
         """The session terminated and every stream was read to its end: later runs need fetch nothing more."""
@@ -403,6 +449,8 @@ class Recorder:
         self.command = command or " ".join(["recorder", *sys.argv[1:]])
         self.writer: LogWriter
         self.report: RunReport
+        self.stop_reason: str | None = None
+        self.pruned_skipped: set[str] = set()  # why the run was cancelled from outside ("SIGTERM"), if it was
 
     async def run(self, session_ids: Sequence[str] = (), *, discover: bool = False) -> RunReport:
         """Record the given sessions (and, with ``discover``, every session the API lists)."""
@@ -424,10 +472,15 @@ class Recorder:
             outcome, error = "deadline", str(err)
             raise
         except asyncio.CancelledError:
-            outcome, error = "interrupted", "interrupted"
+            outcome = "interrupted"
+            error = f"terminated by {self.stop_reason}" if self.stop_reason else "interrupted"
             raise
         except RecorderError as err:
             outcome, error = "error", str(err)
+            raise
+        except BaseException as err:  # a defect, or KeyboardInterrupt outside the loop: the audit tells the truth
+            first = str(err).splitlines()[0][:500] if str(err) else ""
+            outcome, error = "error", f"unexpected {type(err).__name__}: {first}"
             raise
         finally:
             if outcome == "ok" and self.report.failed:
@@ -461,12 +514,27 @@ class Recorder:
                 started.add(session_id)
                 tasks.append(asyncio.ensure_future(one(session_id)))
 
+        async def start_discovered(found: list[str]) -> None:
+            """Sessions found by listing: tombstoned ones (pruned from the log) only with include_pruned."""
+            fresh = [sid for sid in found if sid not in started]
+            if not self.options.include_pruned and fresh:
+                pruned = await asyncio.to_thread(pruned_sessions, self.store, fresh)
+                skipped = [sid for sid in fresh if sid in pruned and sid not in self.pruned_skipped]
+                if skipped:
+                    self.pruned_skipped.update(skipped)
+                    self.observer.warning(
+                        f"skipped {len(skipped)} session{'s' if len(skipped) != 1 else ''} pruned from the log "
+                        f"(e.g. {skipped[0]}); name them or pass --include-pruned to record them again")
+                fresh = [sid for sid in fresh if sid not in pruned]
+            for sid in fresh:
+                start(sid)
+
         try:
             async with asyncio.timeout(self.deadline.remaining()):
                 for session_id in session_ids:
                     start(session_id)
                 if discover:
-                    tasks.append(asyncio.ensure_future(self._discover(start)))
+                    tasks.append(asyncio.ensure_future(self._discover(start_discovered)))
                 await _wait_all(tasks)
         except TimeoutError:
             raise self.deadline.reached() from None
@@ -476,14 +544,18 @@ class Recorder:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _discover(self, start: Callable[[str], None]) -> None:
+    async def _discover(self, start: Callable[[list[str]], Awaitable[None]]) -> None:
         """Find sessions with ``sessions.list``; with ``follow``, keep finding new ones."""
         while True:
+            found: list[str] = []
             async for session in self.api.list_sessions(
                 statuses=list(self.options.statuses) or None, created_after=self.options.created_after
             ):
-                if isinstance(session.get("id"), str):
-                    start(session["id"])
+                found.append(session["id"])  # checked by the Api: an id
+                if len(found) >= 100:
+                    await start(found)
+                    found = []
+            await start(found)
             if not self.options.follow:
                 return
             await self.deadline.sleep(self.options.discover_interval)
@@ -555,14 +627,45 @@ def run_recording(
     observer: Observer | None = None,
     client_factory: Callable[[], anthropic.AsyncAnthropic] = make_client,
 ) -> RunReport:
-    """Synchronous entry point (the CLI's): run a recording to its end, its deadline, or Ctrl-C."""
+    """Synchronous entry point (the CLI's): run a recording to its end, its deadline, Ctrl-C or SIGTERM.
+
+    SIGTERM is handled like Ctrl-C: the run is cancelled, every batch handed to the store commits, leases are
+    released, the audit row says ``interrupted`` ("terminated by SIGTERM"), and :class:`Terminated` is raised."""
 
     async def main() -> RunReport:
         client = client_factory()
+        recorder: Recorder | None = None
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        signalled: list[str] = []
+
+        def on_sigterm() -> None:
+            if not signalled and task is not None:
+                signalled.append("SIGTERM")
+                if recorder is not None:
+                    recorder.stop_reason = "SIGTERM"
+                task.cancel()
+
+        handled = _handle_signal(loop, signal.SIGTERM, on_sigterm)
         try:
             recorder = Recorder(store, client, options, observer=observer)
             return await recorder.run(session_ids, discover=discover)
+        except asyncio.CancelledError:
+            if signalled:
+                raise Terminated("terminated by SIGTERM") from None
+            raise
         finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGTERM)
             await client.close()
 
     return asyncio.run(main())
+
+
+def _handle_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[], None]) -> bool:
+    """Install a signal handler on the loop if this thread may (the main thread, a platform with signals)."""
+    try:
+        loop.add_signal_handler(signum, handler)
+    except (ValueError, RuntimeError, NotImplementedError):
+        return False
+    return True

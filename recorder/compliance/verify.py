@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -46,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from recorder import jsontext
 from recorder.errors import IntegrityViolation, NotFound
 from recorder.events import SURROGATE_PREFIX, raw_event
 from recorder.store import EventStore, chain
@@ -375,12 +375,12 @@ def _derived_problem(row: Sequence[Any], streams: dict[int, StreamRow]) -> str |
     if isinstance(payload, bytes | bytearray | memoryview):
         payload = bytes(payload).decode("utf-8", "replace")
     try:
-        expected = raw_event(json.loads(payload), session_id, thread_id)
-    except ValueError:
+        expected = raw_event(jsontext.loads(payload), session_id, thread_id)
+    except (ValueError, RecursionError):
         return "payload is not a JSON object"
     if event_id != expected.event_id:
         return f"event_id column is {event_id!r}, the payload's id is {expected.event_id!r}"
-    key = expected.event_id or SURROGATE_PREFIX + digest
+    key = expected.event_key if expected.event_id else SURROGATE_PREFIX + digest
     if event_key != key:
         return f"event_key column is {event_key!r}, expected {key!r}"
     if type_ != expected.type:

@@ -69,8 +69,20 @@ def transient(err: BaseException) -> str | None:
     if isinstance(err, anthropic.APITimeoutError):
         return "request timed out"
     if isinstance(err, anthropic.APIConnectionError):
-        return f"connection failed ({type(err.__cause__ or err).__name__})"
+        return f"cannot connect to {_url(err)} ({type(err.__cause__ or err).__name__})"
     return None
+
+
+def _url(err: BaseException) -> str:
+    """The scheme, host and port a failed request went to (never its query: no secrets in messages)."""
+    request = getattr(err, "request", None)
+    url = getattr(request, "url", None)
+    if url is None:
+        return "the API"
+    try:
+        return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+    except AttributeError:
+        return str(url).split("?")[0]
 
 
 def as_recorder_error(err: BaseException, what: str) -> ApiError:
@@ -85,6 +97,8 @@ def as_recorder_error(err: BaseException, what: str) -> ApiError:
         return ApiError(f"{what}: the API answered HTTP {err.status_code}{detail}", status=err.status_code)
     if isinstance(err, ApiError):
         return err
+    if isinstance(err, anthropic.APIConnectionError):
+        return ApiError(f"{what}: {transient(err)}; check ANTHROPIC_BASE_URL")
     return ApiError(f"{what}: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
 
 
@@ -109,7 +123,8 @@ async def with_retries(
                 raise as_recorder_error(err, what) from None
             attempt += 1
             if deadline.remaining() is None and attempt >= policy.max_attempts:
-                raise ApiError(f"{what}: still failing after {attempt} attempts ({reason}); try again later") from None
+                hint = "check ANTHROPIC_BASE_URL" if reason.startswith("cannot connect") else "try again later"
+                raise ApiError(f"{what}: still failing after {attempt} attempts ({reason}); {hint}") from None
             wait = policy.delay(attempt, retry_after(err))
             if on_retry is not None:
                 on_retry(what, reason, wait)

@@ -11,5 +11,6 @@ from recorder.store.log import (
     StoredEvent,
     StreamInfo,
 )
+from recorder.store.tombstones import pruned_sessions
 
-__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo"]
+__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo", "pruned_sessions"]
