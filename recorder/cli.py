@@ -18,9 +18,72 @@ from recorder.errors import RecorderError
 
 DEFAULT_DB = "sqlite:///recorder.db"
 
+
+# ------------------------------------------------------------------------------- parameter types
+# Every number, port, duration and URL the CLI takes is checked by recorder.options (one rule, one message each).
+
+
+class FiniteFloat(click.ParamType):
+    """A float within bounds that refuses ``nan`` and ``inf`` (click's FLOAT takes both: ``--deadline inf`` would
+    run with no deadline at all, and ``nan`` passes every range check)."""
+
+    name = "float"
+
+    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False) -> None:
+        self.min, self.max, self.min_open = min, max, min_open
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            return options.finite_float(value, minimum=self.min, minimum_open=self.min_open, maximum=self.max)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Port(click.ParamType):
+    name = "port"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            return options.port(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Duration(click.ParamType):
+    """90d, 12h, 2w, 1y, 1y30d: kept as the text typed (for messages), checked here."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            options.duration(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+        return str(value)
+
+
+class DatabaseUrl(click.ParamType):
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            return options.database_url(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
 db_option = click.option(
     "--db",
     "db_url",
+    type=DatabaseUrl(),
     envvar="RECORDER_DB",
     default=DEFAULT_DB,
     show_default=True,
@@ -49,6 +112,9 @@ class RecorderGroup(click.Group):
             return super().invoke(ctx)
         except RecorderError as err:
             raise CliError(str(err), err.exit_code) from None
+        except click.UsageError as err:  # one line, like every other error (click would add the usage text)
+            where = f"; see `{err.ctx.command_path} --help`" if err.ctx is not None else ""
+            raise CliError(f"{err.format_message()}{where}", 2) from None
         except BrokenPipeError:
             sys.stderr.close()
             raise SystemExit(0) from None
@@ -146,9 +212,9 @@ def _time_option(value: str | None) -> Any:
 @click.option("--mode", type=click.Choice(["auto", "stream", "poll"]), default="auto", show_default=True,
               help="stream: SSE stream consolidated with history; poll: page through history; auto: stream live "
               "sessions (with --follow), poll finished ones.")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+@click.option("--deadline", type=FiniteFloat(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this many seconds of wall-clock time (exit 3; run again to resume).")
-@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+@click.option("--request-timeout", type=FiniteFloat(min=0, min_open=True), default=60.0, show_default=True,
               metavar="SECONDS", help="Wall-clock limit for one API request (then it is retried).")
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice(["rescheduling", "running", "idle", "terminated"]),
@@ -327,17 +393,20 @@ class _EmulatorCommand(click.Command):
 
 
 @cli.command("emulator", cls=_EmulatorCommand)
-@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--port", type=Port(), default=8765, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME[:COUNT][@FAULTS]",
               help="Add COUNT sessions of scenario NAME, optionally with their own faults. Repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same sessions, ids and events.")
 @click.option("--faults", metavar="SPEC", help="Global faults for every request, e.g. rate_limit=2,retry_after=0.5.")
 @click.option("--live", is_flag=True, help="Play the --scenario sessions in real time instead of finished.")
-@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between live steps.")
-@click.option("--events", type=int, help="Length of `long` sessions (default 10000) and approximate length of "
+@click.option("--interval", type=FiniteFloat(min=0), default=0.5, show_default=True,
+              help="Seconds between live steps.")
+@click.option("--events", type=click.IntRange(min=1, max=10_000_000),
+              help="Length of `long` sessions (default 10000) and approximate length of "
               "`live` ones.")
-@click.option("--heartbeat", type=float, default=5.0, show_default=True, help="Seconds between stream pings.")
+@click.option("--heartbeat", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True,
+              help="Seconds between stream pings.")
 @click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
 def emulator(port: int, host: str, scenarios: tuple[str, ...], seed: int, faults: str | None, live: bool,
              interval: float, events: int | None, heartbeat: float, api_key: str | None) -> None:
@@ -440,9 +509,9 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
 @cli.command()
 @db_option
 @click.argument("session_id")
-@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--speed", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Pace relative to the recording: 2 is twice as fast, 0 as fast as possible.")
-@click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--max-gap", type=FiniteFloat(min=0), metavar="SECONDS",
               help="Never wait longer than this between two events.")
 @click.option("--format", "fmt", type=click.Choice(["text", "ndjson"]), default="text", show_default=True,
               help="One readable line per event, or each event's JSON exactly as the API delivered it.")
@@ -485,13 +554,13 @@ def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fm
 
 @cli.command()
 @db_option
-@click.option("--port", type=int, default=8766, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--port", type=Port(), default=8766, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--speed", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Pace of SSE streams relative to the recording: 2 is twice as fast, 0 as fast as possible.")
-@click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--max-gap", type=FiniteFloat(min=0), metavar="SECONDS",
               help="Never make a stream wait longer than this between two events.")
-@click.option("--heartbeat", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--heartbeat", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds between `ping` frames on streams.")
 @click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
 def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None, heartbeat: float,
@@ -538,7 +607,7 @@ _workers_option = click.option(
 @click.option("--against-api", is_flag=True,
               help="Also list each session from the API (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL) and report any "
               "event the log lacks or has extra, or holds in another order.")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+@click.option("--deadline", type=FiniteFloat(min=0, min_open=True), metavar="SECONDS",
               help="With --against-api: wall-clock limit for the API comparison (exit 3).")
 @_workers_option
 def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str | None, fmt: str,
@@ -742,7 +811,7 @@ def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
 
 @cli.command("prune")
 @db_option
-@click.option("--older-than", required=True, metavar="DURATION",
+@click.option("--older-than", required=True, type=Duration(), metavar="DURATION",
               help="Remove sessions whose last activity is older than this: 90d, 12h, 2w, 1y, 1y30d...")
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 @click.option("--reason", help="Why, for the audit trail (default: retention: last activity older than DURATION).")
@@ -1119,7 +1188,7 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
 @cli.command()
 @db_option
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the emulated sessions.")
-@click.option("--live-interval", type=click.FloatRange(min=0.001), default=0.05, show_default=True,
+@click.option("--live-interval", type=FiniteFloat(min=0.001), default=0.05, show_default=True,
               metavar="SECONDS", help="Pace of the live session (seconds between its steps).")
 def demo(db_url: str, seed: int, live_interval: float) -> None:
     """The whole job offline, in one command: start the API emulator, record its sessions (finished ones by

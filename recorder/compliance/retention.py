@@ -16,30 +16,24 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from recorder import options
 from recorder.errors import ConfigError
 from recorder.store import EventStore
 from recorder.store.compliance import ComplianceStore, Hold, PrunedSession
 from recorder.store.log import utcnow
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_DURATION = re.compile(r"(\d+)\s*([smhdwy])")
-
 
 def parse_duration(text: str) -> timedelta:
-    """``90d``, ``12h``, ``2w``, ``1y`` (365 days), ``30m`` (minutes), ``45s``, or a sum such as ``1y30d``."""
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not parts or _DURATION.sub("", cleaned).strip():
-        raise ConfigError(f"bad duration {text!r}: use a number and a unit (s, m, h, d, w, y), e.g. 90d or 1y")
-    seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
-        raise ConfigError(f"bad duration {text!r}: it must be longer than zero")
-    return timedelta(seconds=seconds)
+    """``90d``, ``12h``, ``2w``, ``1y`` (365 days), ``30m`` (minutes), ``45s``, or a sum such as ``1y30d``
+    (the rule lives in :func:`recorder.options.duration`)."""
+    try:
+        return options.duration(text)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def default_actor() -> str:

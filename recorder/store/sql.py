@@ -30,14 +30,17 @@ from recorder.errors import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+MAX_URL_CHARS = 4096  # recorder.options.MAX_URL_CHARS: the CLI refuses longer ones before they get here
 WRITE = {"recorder_write": True}
 
 
 def parse_url(url: str) -> URL:
     """Parse and normalize a database URL; plain ``postgresql://`` means psycopg 3."""
+    if len(url) > MAX_URL_CHARS:
+        raise ConfigError(f"database URL is {len(url):,} characters long (at most {MAX_URL_CHARS:,}): {url[:40]}...")
     try:
         parsed = make_url(url)
-    except sa_exc.ArgumentError:
+    except (sa_exc.ArgumentError, ValueError):
         raise ConfigError(
             f"bad database URL {url!r}: expected e.g. sqlite:///recorder.db or postgresql+psycopg://user@host/db"
         ) from None
@@ -68,8 +71,10 @@ def make_engine(url: str, *, create: bool = False, **kwargs: Any) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed, create=create, **kwargs)
         return _postgres_engine(parsed, **kwargs)
-    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as err:
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, ValueError) as err:
         raise ConfigError(f"cannot use database URL {redact(parsed)}: {first_line(err)}") from None
+    except OSError as err:  # a path too long, a component not a directory
+        raise ConfigError(f"cannot use database URL {redact(parsed)}: {err.strerror or err}") from None
 
 
 def _sqlite_engine(url: URL, *, create: bool, **kwargs: Any) -> Engine:
@@ -127,6 +132,7 @@ def first_line(err: BaseException) -> str:
 _PG_FULL = {"53100", "53200", "53300"}
 _PG_READONLY = {"25006"}
 _PG_SCHEMA = {"42P01", "42703"}
+_PG_NO_SUCH = {"3D000", "28000", "28P01"}  # invalid catalog (database) name, invalid authorization / password
 
 
 def translate(err: BaseException, url: str | URL) -> StoreError:
@@ -145,6 +151,10 @@ def translate(err: BaseException, url: str | URL) -> StoreError:
         return SchemaError(f"{where} has no event log schema ({message}); run `recorder db upgrade`")
     if "unable to open database" in lowered or "disk i/o error" in lowered:
         return StoreUnavailable(f"cannot open {where} ({message})")
+    if sqlstate in _PG_NO_SUCH or re.search(r'(role|database) "[^"]*" does not exist', message) \
+            or "password authentication failed" in lowered:
+        return StoreUnavailable(f"{where}: {message}; check the user name, password and database name in the URL "
+                                "(`createdb NAME` creates a database)")
     if isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError) or "connection" in lowered:
         if "database is locked" in lowered:
             return StoreError(f"{where} stayed locked by another writer for too long ({message}); run again")
@@ -161,6 +171,8 @@ def translated(url: str | URL) -> Iterator[None]:
         raise translate(err, url) from None
     except sa_exc.SQLAlchemyError as err:
         raise translate(err, url) from None
+    except UnicodeError as err:  # a host name the IDNA codec refuses (a label over 63 characters)
+        raise ConfigError(f"cannot use database URL {redact(url)[:200]}: bad host name ({err})") from None
     except OSError as err:
         if err.errno == 28:  # ENOSPC
             raise StoreFull(

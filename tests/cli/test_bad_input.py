@@ -1,0 +1,66 @@
+"""Hostile and mistaken command-line input: one line on stderr, the right exit status, never a traceback.
+
+Each case is a way a user (or a script) really got a traceback, or silently got something other than what they
+typed: ``nan`` taken as a number, ``inf`` as a deadline, ports past 65535, durations that overflow dates, database
+URLs too long for a file name or a host name.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from recorder.cli import cli
+
+LONG = "x" * 100_000
+
+# (arguments, expected exit status); "{db}" is replaced by a migrated SQLite log.
+CASES: list[tuple[list[str], int]] = [
+    (["usage", "--db", "{db}", "--since", "99999999d"], 2),
+    (["usage", "--db", "{db}", "--until", "99999999999w"], 2),
+    (["tools", "--db", "{db}", "--since", "1e400d"], 2),
+    (["latency", "--db", "{db}", "--since", "99999999d"], 2),
+    (["analytics", "report", "--db", "{db}", "--since", "99999999d", "-o", "-"], 2),
+    (["prune", "--db", "{db}", "--older-than", "99999999999999999d", "--dry-run"], 2),
+    (["prune", "--db", "{db}", "--older-than", "9" * 5000 + "d", "--dry-run"], 2),
+    (["sessions", "--db", "sqlite:///" + LONG], 2),
+    (["sessions", "--db", LONG], 2),
+    (["sessions", "--db", "postgresql://" + LONG], 2),
+    (["verify", "--db", "postgresql://u@" + "h" * 300 + "/db"], 2),
+    (["sessions", "--db", "sqlite:///" + "d" * 300 + "/x.db"], 2),
+    (["serve", "--db", "{db}", "--port", "99999"], 2),
+    (["serve", "--db", "{db}", "--port", "-1"], 2),
+    (["serve", "--db", "{db}", "--heartbeat", "nan"], 2),
+    (["serve", "--db", "{db}", "--speed", "nan"], 2),
+    (["emulator", "--port", "99999"], 2),
+    (["emulator", "--interval", "nan"], 2),
+    (["emulator", "--heartbeat", "nan"], 2),
+    (["emulator", "--heartbeat", "inf"], 2),
+    (["replay", "--db", "{db}", "sesn_x", "--speed", "nan"], 2),
+    (["replay", "--db", "{db}", "sesn_x", "--speed", "inf"], 2),
+    (["replay", "--db", "{db}", "sesn_x", "--max-gap", "nan"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--deadline", "nan"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--deadline", "inf"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--deadline", "1e400"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--request-timeout", "nan"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--poll-interval", "inf"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--lease-seconds", "nan"], 2),
+    (["verify", "--db", "{db}", "--deadline", "nan"], 2),
+    (["demo", "--db", "{db}", "--live-interval", "nan"], 2),
+    (["transcript", "--db", "{db}", "sesn_x", "--until", "9999999999-01-01T00:00:00Z"], 2),
+    (["no-such-command"], 2),
+    (["record", "--db", "{db}"], 2),
+    (["prune", "--db", "{db}"], 2),
+]
+
+
+@pytest.mark.parametrize(("args", "status"), CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
+def test_bad_input_is_one_line(args: list[str], status: int, sqlite_url: str) -> None:
+    argv = [sqlite_url if a == "{db}" else a for a in args]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == status, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("recorder: "), lines
+    assert len(lines[0]) < 400, lines[0][:400]
