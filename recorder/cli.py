@@ -2,7 +2,8 @@
 
 Only this module imports click. Every command reads the database URL from ``--db`` or ``RECORDER_DB``
 (default ``sqlite:///recorder.db``). Exit status: 0 done, 1 error (one line on stderr), 2 usage error,
-3 a wall-clock deadline was reached (what was recorded is committed; run the same command again to resume).
+3 a wall-clock deadline was reached (what was recorded is committed; run the same command again to resume),
+130 Ctrl-C, 143 SIGTERM (both handled alike: committed, leases released, audited).
 """
 
 from __future__ import annotations
@@ -224,10 +225,19 @@ def _time_option(value: str | None) -> Any:
               help="Sessions recorded at once.")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Events per history page.")
-@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+@click.option("--poll-interval", type=FiniteFloat(min=0.05), default=2.0, show_default=True,
               metavar="SECONDS", help="With --follow --mode poll: time between polls.")
-@click.option("--lease-seconds", type=click.FloatRange(min=1), default=30.0, show_default=True,
+@click.option("--lease-seconds", type=FiniteFloat(min=1), default=30.0, show_default=True,
               help="How long a session's lease lasts unless renewed (another recorder takes over after).")
+@click.option("--overlap", type=FiniteFloat(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="How far back before the last events each catch-up of a session re-reads (events that become "
+              "visible late, timestamps that are off); what is read twice is stored once.")
+@click.option("--catchup-interval", type=FiniteFloat(min=0.05), default=30.0, show_default=True,
+              metavar="SECONDS", help="With --follow --mode stream: how often to check the session's status and "
+              "catch up from history (a stream may stall).")
+@click.option("--include-pruned", is_flag=True,
+              help="With --all: also record sessions pruned from the log (they are skipped, with one line, unless "
+              "named or this is given).")
 @click.option("--no-files", is_flag=True, help="Do not archive the sessions' output files.")
 @click.option("--refresh", is_flag=True, help="Check sessions already complete in the log again.")
 @click.option("--json/--no-json", "as_json", default=None,
@@ -235,8 +245,9 @@ def _time_option(value: str | None) -> Any:
 @click.option("-v", "--verbose", is_flag=True, help="Report retries and reconnects even when not on a terminal.")
 def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, mode: str,
            deadline: float | None, request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
-           concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, no_files: bool,
-           refresh: bool, as_json: bool | None, verbose: bool) -> None:
+           concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, overlap: float,
+           catchup_interval: float, include_pruned: bool, no_files: bool, refresh: bool, as_json: bool | None,
+           verbose: bool) -> None:
     """Record sessions from the Managed Agents API into the event log: every event exactly once, as delivered.
 
     \b
@@ -244,8 +255,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
       recorder record sesn_011CZx...                 # what exists now, then exit
       recorder record --all --follow                 # everything, and keep going
       recorder record --all --status terminated --deadline 600
-    Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, a crash) loses
-    nothing: what was recorded is committed, and running the same command again resumes.
+    Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, SIGTERM, a crash)
+    loses nothing: what was recorded is committed, and running the same command again resumes. Each session's
+    result is printed as it finishes, and the run's at any end (JSON when stdout is not a terminal).
     """
     started = time.monotonic()  # the deadline covers the whole command, slow imports included
     from recorder.watchdog import DeadlineWatchdog
@@ -254,7 +266,7 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     import json
 
     from recorder import progress
-    from recorder.errors import DeadlineReached
+    from recorder.errors import DeadlineReached, Terminated
     from recorder.record import RecordOptions, run_recording
     from recorder.store import EventStore
 
@@ -266,10 +278,32 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
         concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
         statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
+        overlap=overlap, catchup_interval=catchup_interval, include_pruned=include_pruned,
     )
     on_terminal = sys.stderr.isatty()
     observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
     as_json = (not sys.stdout.isatty()) if as_json is None else as_json
+    finished: list[Any] = []
+
+    def print_session(outcome: Any) -> None:
+        finished.append(outcome)
+        if as_json:
+            click.echo(json.dumps(outcome.as_dict()))
+        else:
+            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.status or "")
+            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
+
+    def print_run(run_id: int | None, outcome: str) -> None:
+        """The run's line, at any end (done, deadline, Ctrl-C, SIGTERM, error)."""
+        events = sum(o.events_added for o in finished) if finished else observer.events
+        if as_json:
+            click.echo(json.dumps({"type": "run", "run_id": run_id, "outcome": outcome, "sessions": len(finished),
+                                   "events_added": events}))
+        else:
+            click.echo(f"recorded {len(finished)} sessions, {events:,} new events in {observer.elapsed:,.1f} s"
+                       + ("" if outcome == "ok" else f" ({outcome})"))
+
+    observer.on_finished = print_session
     with EventStore(db_url) as store:
         if watchdog is not None:
             watchdog.running()
@@ -277,31 +311,31 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
             report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
         except DeadlineReached as err:
             observer.clear()
+            print_run(observer.run_id, "deadline")
             raise DeadlineReached(
                 f"{err}; {observer.events:,} new events are committed — run the same command again to resume"
             ) from None
+        except Terminated as err:
+            observer.clear()
+            print_run(observer.run_id, "interrupted")
+            raise CliError(f"{err}; {observer.events:,} new events are committed — run the same command again "
+                           "to resume", err.exit_code) from None
         except KeyboardInterrupt:
             observer.clear()
+            print_run(observer.run_id, "interrupted")
             raise CliError(
                 f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
                 130,
             ) from None
+        except RecorderError:
+            observer.clear()
+            print_run(observer.run_id, "error")
+            raise
         finally:
             if watchdog is not None:
                 watchdog.done()
     observer.clear()
-    for outcome in report.sessions:
-        if as_json:
-            click.echo(json.dumps(outcome.as_dict()))
-        else:
-            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.status or "")
-            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
-    if as_json:
-        click.echo(json.dumps({"type": "run", "run_id": report.run_id, "outcome": report.outcome,
-                               "sessions": len(report.sessions), "events_added": report.events_added}))
-    else:
-        click.echo(f"recorded {len(report.sessions)} sessions, {report.events_added:,} new events "
-                   f"in {observer.elapsed:,.1f} s")
+    print_run(report.run_id, report.outcome)
     if report.failed:
         first = report.failed[0]
         more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""

@@ -26,6 +26,10 @@ class Counting(Observer):
         self.threads = 0
         self.notices = 0
         self.on_finished: Callable[[SessionOutcome], None] | None = None  # e.g. print the session's line
+        self.run_id: int | None = None
+
+    def run_started(self, run_id: int | None) -> None:
+        self.run_id = run_id
 
     def session_started(self, session_id: str, mode: str) -> None:
         self.running += 1

@@ -133,6 +133,7 @@ class RunReport:
 class Observer:
     """What a recording run tells the person or program watching it. The default says nothing."""
 
+    def run_started(self, run_id: int | None) -> None: ...
     def session_started(self, session_id: str, mode: str) -> None: ...
     def session_finished(self, outcome: SessionOutcome) -> None: ...
     def events_added(self, count: int) -> None: ...
@@ -465,6 +466,7 @@ class Recorder:
         )
         self.writer = LogWriter(self.store, run_id, self.leases)
         self.report = RunReport(run_id)
+        self.observer.run_started(run_id)
         outcome, error = "ok", None
         try:
             await self._run(list(dict.fromkeys(session_ids)), discover)

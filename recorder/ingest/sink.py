@@ -129,7 +129,15 @@ class StreamSink:
             self.cursor = cursor
         if not processed and cursor is KEEP:
             return 0
-        events = [self._raw(obj, text, index) for obj, text, index in kept]
+        events: list[RawEvent] = []
+        stopped: StreamStopped | None = None
+        for obj, text, index in kept:
+            try:
+                events.append(self._raw(obj, text, index))
+            except StreamStopped as err:  # keep what came before it, then stop this stream
+                stopped = err
+                processed = processed[: len(events)]
+                break
         for event in events:
             self.last_event_id = event.event_id
             if event.processed_at is not None:
@@ -142,6 +150,8 @@ class StreamSink:
         self.added += result.added
         if processed:
             self.on_events(self.thread_id, processed)
+        if stopped is not None:
+            raise stopped
         return result.added
 
     async def mark_complete(self) -> None:
