@@ -141,6 +141,36 @@ def cli() -> None:
 # --------------------------------------------------------------------------------------------- db
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a question: stdin and stderr both at a terminal."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _redacted(db_url: str) -> str:
+    from recorder.store.sql import redact
+
+    return redact(db_url)
+
+
+_yes_option = click.option("-y", "--yes", is_flag=True,
+                           help="Do it without asking (required when not at a terminal).")
+
+
+def _confirm(shown: list[str], question: str, yes: bool) -> None:
+    """Destructive commands: show what will go and ask at a terminal; elsewhere require --yes (exit 2 without)."""
+    if yes:
+        return
+    if not _interactive():
+        raise CliError("this destroys data and there is no terminal to ask: pass --yes to go ahead "
+                       "(--dry-run shows what would go)", 2)
+    for line in shown[:50]:
+        click.echo(f"  {line}", err=True)
+    if len(shown) > 50:
+        click.echo(f"  ... and {len(shown) - 50:,} more", err=True)
+    if not click.confirm(question, default=False, err=True):
+        raise CliError("nothing changed", 1)
+
+
 @cli.group()
 def db() -> None:
     """Create and check the event log's schema (alembic migrations)."""
@@ -160,10 +190,25 @@ def db_upgrade(db_url: str, revision: str) -> None:
 @db.command("downgrade")
 @db_option
 @click.argument("revision")
-def db_downgrade(db_url: str, revision: str) -> None:
-    """Revert migrations down to REVISION (`base` removes everything)."""
+@click.option("--dry-run", is_flag=True, help="Only show what would be reverted (and, for base, dropped).")
+@_yes_option
+def db_downgrade(db_url: str, revision: str, dry_run: bool, yes: bool) -> None:
+    """Revert migrations down to REVISION (`base` drops every table: the whole log). Shows what goes and asks at a
+    terminal; elsewhere needs --yes."""
     from recorder.store import migrate
 
+    steps, rows = migrate.downgrade_plan(db_url, revision)
+    if not steps:
+        click.echo(f"database is already at {revision}; nothing to revert")
+        return
+    shown = [f"revert {step}" for step in steps]
+    if rows:
+        shown.append("drop tables: " + ", ".join(f"{table} ({count:,} rows)" for table, count in rows.items()))
+    if dry_run:
+        for line in shown:
+            click.echo(f"would {line}")
+        return
+    _confirm(shown, f"Revert {len(steps)} migration(s) of {_redacted(db_url)}? This cannot be undone", yes)
     before, after = migrate.downgrade(db_url, revision)
     click.echo(f"database at {after or 'base'} (was {before or 'empty'})")
 
@@ -171,13 +216,16 @@ def db_downgrade(db_url: str, revision: str) -> None:
 @db.command("current")
 @db_option
 def db_current(db_url: str) -> None:
-    """Show the revision the database is at, and the newest this version knows."""
+    """Show the revision the database is at, and where it stands against the newest this version knows (exit 1 when
+    the database is newer than this recorder)."""
+    from recorder.errors import SchemaError
     from recorder.store import migrate
 
     current = migrate.current(db_url)
-    head = migrate.head()
-    state = "up to date" if current == head else "needs `recorder db upgrade`"
-    click.echo(f"{current or 'empty'} (head {head}: {state})")
+    state = migrate.describe(current)
+    if current is not None and current not in migrate.known_revisions():
+        raise SchemaError(f"database is at revision {current}: {state}")
+    click.echo(f"{current or 'empty'} ({state})")
 
 
 @db.command("check")
@@ -851,25 +899,37 @@ def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
 @click.option("--reason", help="Why, for the audit trail (default: retention: last activity older than DURATION).")
 @_by_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_yes_option
 def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | None, actor: str | None,
-                  fmt: str) -> None:
+                  fmt: str, yes: bool) -> None:
     """Retention: remove whole sessions whose last activity (the latest of the last event's processed_at and the
     last time the recorder wrote anything for the session) is older than DURATION — never a session under legal
     hold, nor one being recorded. Each removal goes to the audit trail with its counts and chain heads, and
-    `recorder verify` stays green.
+    `recorder verify` stays green. At a terminal, shows what will go and asks; elsewhere needs --yes.
 
     \b
     Examples:
       recorder prune --older-than 1y --dry-run
-      recorder prune --older-than 400d --reason "policy RET-7"
+      recorder prune --older-than 400d --reason "policy RET-7" --yes
     """
+    from datetime import UTC, datetime
+
     from recorder.compliance.retention import prune
     from recorder.compliance.verify import counted
     from recorder.events import format_time
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
-        report = prune(store, older_than, dry_run=dry_run, actor=actor, reason=reason)
+        now = datetime.now(UTC).replace(tzinfo=None)  # one cutoff for the preview and the removal
+        report = prune(store, older_than, dry_run=True, actor=actor, reason=reason, now=now)
+        if not dry_run:
+            # Show what goes and ask (at a terminal) or require --yes; then remove only what was shown.
+            _confirm([f"{p.session_id}: {counted(p.events, 'event')}, last activity {format_time(p.last_activity)}"
+                      for p in report.pruned],
+                     f"Remove these {counted(len(report.pruned), 'session')} from the log? This cannot be undone",
+                     yes or not report.pruned)
+            report = prune(store, older_than, dry_run=False, actor=actor, reason=reason, now=now,
+                           only={p.session_id for p in report.pruned})
     if fmt == "json":
         _print_json({
             "dry_run": dry_run, "older_than": older_than, "cutoff": format_time(report.cutoff),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -70,8 +71,12 @@ def prune(
     actor: str | None = None,
     reason: str | None = None,
     now: datetime | None = None,
+    only: Collection[str] | None = None,
 ) -> PruneReport:
-    """Remove (``dry_run``: list) every session whose last activity is older than ``older_than``, unless held."""
+    """Remove (``dry_run``: list) every session whose last activity is older than ``older_than``, unless held.
+
+    ``only``: never touch a session outside these (the ones a person was shown and confirmed; pass the dry run's
+    ``now`` too, so the cutoff is the same)."""
     age = parse_duration(older_than)
     now = now or utcnow()
     cutoff = now - age
@@ -80,7 +85,7 @@ def prune(
     compliance = ComplianceStore(store)
     report = PruneReport(older_than, cutoff, dry_run)
     for activity in compliance.activity():
-        if activity.last_activity >= cutoff:
+        if activity.last_activity >= cutoff or (only is not None and activity.session_id not in only):
             continue
         if activity.held:
             report.held.append(activity.session_id)

@@ -48,6 +48,55 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def known_revisions() -> list[str]:
+    """Every revision this version knows, newest first."""
+    return [rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()]
+
+
+def describe(revision: str | None) -> str:
+    """Where a database at ``revision`` stands relative to this version: empty, up to date, behind or newer."""
+    if revision is None:
+        return "empty: run `recorder db upgrade`"
+    want = head()
+    if revision == want:
+        return f"up to date (head {want})"
+    if revision not in known_revisions():
+        return (f"NEWER than this recorder knows (its head is {want}): upgrade the recorder, not the database "
+                "(`recorder db upgrade` cannot apply a revision it does not have)")
+    return f"behind (head {want}): run `recorder db upgrade`"
+
+
+def downgrade_plan(url: str, revision: str) -> tuple[list[str], dict[str, int]]:
+    """What ``downgrade(url, revision)`` would revert, without changing anything: the revisions (newest first, one
+    line each) and, for ``base``, every table it drops with its row count."""
+
+    def work(connection: Connection) -> tuple[list[str], dict[str, int]]:
+        have = current_revision(connection)
+        _refuse_unknown(have, url)
+        script = ScriptDirectory.from_config(_config())
+        target = None if revision == "base" else revision
+        try:
+            steps = list(script.iterate_revisions(have, target)) if have else []
+        except CommandError as err:
+            raise SchemaError(f"cannot downgrade {redact(url)} to {revision}: {err}") from None
+        lines = [f"{step.revision}: {(step.doc or '').splitlines()[0] if step.doc else ''}".rstrip(": ")
+                 for step in steps if step is not None and step.revision != target]
+        rows: dict[str, int] = {}
+        if revision == "base":
+            for table in sorted(inspect(connection).get_table_names()):
+                if table != "alembic_version":
+                    rows[table] = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
+        return lines, rows
+
+    return _with_connection(url, work)
+
+
+def _refuse_unknown(have: str | None, url: str) -> None:
+    if have is not None and have not in known_revisions():
+        raise SchemaError(f"{redact(url)} is at revision {have}, newer than this recorder knows (head {head()}); "
+                          "upgrade the recorder, not the database")
+
+
 def require_head(connection: Connection, url: str) -> None:
     """Raise SchemaError unless the database behind ``connection`` is at this version's head."""
     have = current_revision(connection)
@@ -76,6 +125,7 @@ def _with_connection(url: str, work: Callable[[Connection], T], *, create: bool 
 def _run(url: str, step: Callable[[Config], None], *, create: bool = False) -> tuple[str | None, str | None]:
     def work(connection: Connection) -> tuple[str | None, str | None]:
         before = current_revision(connection)
+        _refuse_unknown(before, url)
         try:
             step(_config(connection))
         except CommandError as err:
