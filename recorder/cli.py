@@ -398,9 +398,9 @@ def sessions(db_url: str, fmt: str) -> None:
     import json
 
     from recorder.events import format_time
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         rows = store.sessions()
         complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
     if fmt == "json":
@@ -445,9 +445,9 @@ def events(db_url: str, session_id: str, thread_id: str | None, types: tuple[str
     """Print a recorded stream as NDJSON: one line per event, exactly the JSON object the API delivered, in the
     API's order for that stream."""
     from recorder.errors import NotFound
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         store.require_session(session_id)
         if thread_id is not None and store.stream_info(session_id, thread_id) is None:
             raise NotFound(f"session {session_id} has no recorded thread {thread_id}")
@@ -568,7 +568,7 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
       recorder transcript sesn_01... --format json | jq .usage
     """
     from recorder.replay.session import write_transcript
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     cut = _parse_until(until)
     options: dict[str, Any] = {}
@@ -576,7 +576,7 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
         options["max_chars"] = max_chars
     elif fmt == "html" and max_chars:
         options["max_chars"] = max(max_chars, 20_000)
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         if output is None:
             if fmt == "text":
                 options["colour"] = sys.stdout.isatty() if colour is None else colour
@@ -613,11 +613,11 @@ def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fm
     from recorder.replay.meta import load_meta
     from recorder.replay.pacing import check_pace, paced
     from recorder.replay.timeline import read_timeline
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     check_pace(speed, max_gap)
     out = sys.stdout
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         meta = load_meta(store, session_id)
         events = paced(read_timeline(store, session_id, thread=thread, until=_parse_until(until), meta=meta),
                        lambda e: e.processed_at, speed=speed, max_gap=max_gap)
@@ -709,10 +709,10 @@ def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str |
     """
     from recorder.compliance import anchor as anchors
     from recorder.compliance.verify import verify
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     anchor = anchors.load(anchor_file) if anchor_file else None
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         report = verify(store, list(session_ids) or None, anchor=anchor, workers=workers)
         if against_api:
             comparison = _compare_with_api(store, list(session_ids) or store.session_ids(), deadline)
@@ -764,9 +764,9 @@ def anchor_command(db_url: str, output: str, workers: int | None) -> None:
     """
     from recorder.compliance import anchor as anchors
     from recorder.compliance.verify import verify
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         anchor = anchors.anchor_from_report(verify(store, workers=workers))
     if output == "-":
         click.echo(anchor.dumps(), nl=False)
@@ -797,11 +797,11 @@ def export_command(db_url: str, session_ids: tuple[str, ...], all_sessions: bool
     """
     from recorder.compliance.export import export
     from recorder.compliance.verify import counted
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     if bool(session_ids) == all_sessions:
         raise click.UsageError("give SESSION_IDs or --all (not both)")
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         summary = export(store, None if all_sessions else list(session_ids), out, fmt=fmt)
     click.echo(f"exported {counted(summary.events, 'event')} in {counted(summary.streams, 'stream')} of "
                f"{counted(summary.sessions, 'session')} and {counted(summary.files, 'file')} "
@@ -876,10 +876,10 @@ def hold_remove(db_url: str, session_id: str, reason: str, actor: str | None) ->
 def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
     """Sessions under legal hold (or whether SESSION_ID is)."""
     from recorder.events import format_time
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
     from recorder.store.compliance import ComplianceStore
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         holds = ComplianceStore(store).holds(session_id)
     if fmt == "json":
         _print_json([{"session_id": h.session_id, "held_at": format_time(h.held_at), "held_by": h.held_by,
@@ -961,10 +961,10 @@ def audit_command(db_url: str, session_id: str | None, fmt: str) -> None:
     """The compliance audit trail: every legal hold, release and prune — who, when, why, and what was removed
     (json: the full details, with counts and chain heads)."""
     from recorder.events import format_time
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
     from recorder.store.compliance import ComplianceStore
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         entries = ComplianceStore(store).audit_entries(session_id)
     if fmt == "json":
         _print_json([{"audit_id": e.audit_id, "at": format_time(e.at), "action": e.action,
@@ -1172,7 +1172,7 @@ def analytics_status(db_url: str, analytics_db: str | None, no_update: bool, fmt
     from analytics import location
     from analytics.projection import Projection
     from recorder.events import format_time
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
     from recorder.store.sql import redact
 
     path = location.resolve(db_url, analytics_db)
@@ -1186,7 +1186,7 @@ def analytics_status(db_url: str, analytics_db: str | None, no_update: bool, fmt
                         tables=projection.table_counts())
             shown = {"updated": _short_time(state.updated_at), "snapshots": _short_time(state.snapshots_at)}
     if not no_update:
-        with EventStore(db_url) as store:
+        with open_read_only(db_url) as store:
             info["log_head"] = store.head_position()
         if "position" in info:
             info["behind"] = max(info["log_head"] - info["position"], 0)

@@ -11,6 +11,8 @@ from recorder.store.log import (
     StoredEvent,
     StreamInfo,
 )
+from recorder.store.readonly import open_read_only
 from recorder.store.tombstones import pruned_sessions
 
-__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo", "pruned_sessions"]
+__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo", "open_read_only",
+           "pruned_sessions"]

@@ -60,16 +60,24 @@ def redact(url: str | URL) -> str:
         return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(url))
 
 
-def make_engine(url: str, *, create: bool = False, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, create: bool = False, read_only: bool = False, **kwargs: Any) -> Engine:
     """An engine for the event log at ``url``. Raises ConfigError for a URL we cannot use.
 
     A SQLite file is created only when ``create`` is true (``recorder db upgrade``); otherwise a missing file is
-    reported instead of silently becoming an empty database.
+    reported instead of silently becoming an empty database. ``read_only``: see :mod:`recorder.store.readonly`.
     """
     parsed = parse_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
+            if read_only:
+                from recorder.store.readonly import sqlite_read_only_url
+
+                parsed = sqlite_read_only_url(parsed)
             return _sqlite_engine(parsed, create=create, **kwargs)
+        if read_only:
+            from recorder.store.readonly import postgres_read_only_args
+
+            kwargs["connect_args"] = postgres_read_only_args(kwargs.get("connect_args", {}))
         return _postgres_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, ValueError) as err:
         raise ConfigError(f"cannot use database URL {redact(parsed)}: {first_line(err)}") from None
@@ -119,7 +127,7 @@ def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
     connect_args.setdefault("application_name", "recorder")
     # psycopg prepares statements after a few runs, and PostgreSQL may then settle on a generic plan made while
     # the log was empty (a sequential scan), kept for the connection's life. Always plan with the real values.
-    connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    connect_args["options"] = (connect_args.get("options", "") + " -c plan_cache_mode=force_custom_plan").strip()
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
@@ -149,6 +157,9 @@ def translate(err: BaseException, url: str | URL) -> StoreError:
         return StoreReadOnly(f"{where} is read-only ({message}); use a writable database")
     if sqlstate in _PG_SCHEMA or "no such table" in lowered or "no such column" in lowered:
         return SchemaError(f"{where} has no event log schema ({message}); run `recorder db upgrade`")
+    if "unable to open database" in lowered and _sqlite_dir_read_only(url):
+        return StoreReadOnly(f"{where} is on a read-only medium or directory ({message}): commands that only read "
+                             "work on it, this one writes")
     if "unable to open database" in lowered or "disk i/o error" in lowered:
         return StoreUnavailable(f"cannot open {where} ({message})")
     if sqlstate in _PG_NO_SUCH or re.search(r'(role|database) "[^"]*" does not exist', message) \
@@ -160,6 +171,21 @@ def translate(err: BaseException, url: str | URL) -> StoreError:
             return StoreError(f"{where} stayed locked by another writer for too long ({message}); run again")
         return StoreUnavailable(f"cannot reach {where} ({message}); is the server running?")
     return StoreError(f"database error on {where}: {message}")
+
+
+def _sqlite_dir_read_only(url: str | URL) -> bool:
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except sa_exc.ArgumentError:
+        return False
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database.startswith(("file:", ":memory:")):
+        return False
+    directory = Path(database).expanduser().resolve().parent
+    try:
+        return not os.access(directory, os.W_OK) or bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
