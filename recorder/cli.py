@@ -312,9 +312,17 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
 
     watchdog = DeadlineWatchdog(deadline, started) if deadline is not None else None
     import json
+    import signal
+
+    from recorder.errors import Terminated
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_sigterm)  # outside the event loop too (before it starts, after it ends)
 
     from recorder import progress
-    from recorder.errors import DeadlineReached, Terminated
+    from recorder.errors import DeadlineReached
     from recorder.record import RecordOptions, run_recording
     from recorder.store import EventStore
 

@@ -648,6 +648,7 @@ def run_recording(
                     recorder.stop_reason = "SIGTERM"
                 task.cancel()
 
+        previous = signal.getsignal(signal.SIGTERM)
         handled = _handle_signal(loop, signal.SIGTERM, on_sigterm)
         try:
             recorder = Recorder(store, client, options, observer=observer)
@@ -658,7 +659,9 @@ def run_recording(
             raise
         finally:
             if handled:
-                loop.remove_signal_handler(signal.SIGTERM)
+                loop.remove_signal_handler(signal.SIGTERM)  # (which sets SIG_DFL: put the caller's back)
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
             await client.close()
 
     return asyncio.run(main())
