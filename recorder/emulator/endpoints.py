@@ -12,13 +12,14 @@ keyset (the sort key of the last item); events page by stream position (see :mod
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from recorder.emulator.faults import Plan
+from recorder.emulator.faults import Plan, hidden_late, rewrite_event, touched
 from recorder.emulator.source import EventQuery, EventRecord
-from recorder.emulator.wire import decode_cursor, dumps, encode_cursor, format_micros, parse_micros
+from recorder.emulator.wire import decode_cursor, dumps, encode_cursor, format_micros, now_micros, parse_micros
 
 if TYPE_CHECKING:
     from recorder.emulator.server import ApiServer
@@ -164,17 +165,19 @@ class Endpoints:
         stream_key = thread_id or session_id
         query, limit = self._event_query(stream_key)
         self.api.source.session(session_id)  # 404 before anything else
-        records = list(islice(self.api.source.events(session_id, thread_id, query), limit + 1))
+        records = list(islice(self._visible(session_id, thread_id, query), limit + 1))
         page = records[:limit]
         next_page = None
         if len(records) > limit:
             position = _resume_position(page, query, self.plan.duplicate)
             if position is not None and position != query.after:
                 next_page = encode_cursor({"k": "events", "s": stream_key, "o": query.order, "p": position})
+        if self.plan.loop_cursor and next_page is not None and self._one("page"):
+            next_page = self._one("page")  # data fault: the cursor leads back to this very page
         parts = [b'{"data":[']
         cut = None
         for n, record in enumerate(page):
-            item = (b"," if n else b"") + record.json.encode()
+            item = (b"," if n else b"") + rewrite_event(record.json, self.plan).encode()
             if self.plan.drop_after is not None and n == self.plan.drop_after:
                 cut = sum(len(p) for p in parts) + len(item) // 2
             parts.append(item)
@@ -183,6 +186,15 @@ class Endpoints:
         if self.plan.drop_after is not None and cut is None:
             cut = len(body) - 2
         self._send_json(body=body, cut=cut)
+
+    def _visible(self, session_id: str, thread_id: str | None, query: EventQuery) -> Iterator[EventRecord]:
+        """The stream's records for a list, without those the ``late`` data fault still hides."""
+        records = self.api.source.events(session_id, thread_id, query)
+        if self.plan.late is None or thread_id is not None:
+            return iter(records)
+        finished = self.api.source.session(session_id).get("status") == "terminated"
+        now = now_micros()
+        return (r for r in records if not hidden_late(r.json, r.processed_at, self.plan, now, finished))
 
     def _stream_events(self, session_id: str, thread_id: str | None = None) -> None:
         self.api.source.session(session_id)
@@ -210,7 +222,9 @@ class Endpoints:
                         self._chunk(PING)
                         last_beat = time.monotonic()
                     continue
-                frame = f"event: {record.type}\ndata: {record.json}\n\n".encode()
+                if plan.late is not None and thread_id is None and touched(record.json, plan.every):
+                    continue  # data fault: a late-visible event never comes on the stream
+                frame = f"event: {record.type}\ndata: {rewrite_event(record.json, plan)}\n\n".encode()
                 if plan.drop_after is not None and sent >= plan.drop_after:
                     self._chunk(frame, partial=len(frame) // 2)
                     self._abort()
