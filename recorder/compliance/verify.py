@@ -460,6 +460,28 @@ def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: list[t
                                 "(pruned ranges edited)", entry.session_id))
 
 
+def _check_holds(entries: list[AuditEntry], held: set[str], wanted: Sequence[str] | None, checker: _Checker) -> None:
+    """The legal holds in the table are exactly those the audit trail's holds and releases leave in force: a hold
+    row deleted behind the recorder's back (the triggers bypassed) is a problem, and so is one never audited."""
+    in_force: dict[str, int] = {}
+    for entry in entries:
+        if entry.session_id is None:
+            continue
+        if entry.action == "hold":
+            in_force[entry.session_id] = entry.audit_id
+        elif entry.action == "release":
+            in_force.pop(entry.session_id, None)
+    scope = None if wanted is None else set(wanted)
+    for session_id, audit_id in sorted(in_force.items()):
+        if session_id not in held and (scope is None or session_id in scope):
+            checker.add(Problem("hold", f"the legal hold of audit entry {audit_id} has vanished without a release "
+                                "(legal_holds row deleted)", session_id))
+    for session_id in sorted(held - set(in_force)):
+        if scope is None or session_id in scope:
+            checker.add(Problem("hold", "a legal hold the audit trail does not record (legal_holds row inserted "
+                                "behind the recorder)", session_id))
+
+
 def _details(entry: AuditEntry) -> dict[str, Any]:
     try:
         data = entry.data
@@ -530,6 +552,7 @@ def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, ancho
                 checker.add(Problem("guard", f"retention_guard still lists session {session_id} (audit entry "
                                     f"{audit_id}): a bypass of the append-only triggers was committed"))
             _check_audit(report, entries, ranges, checker)
+        _check_holds(entries, reader.held_sessions(), wanted, checker)
         _check_files(report, reader, wanted, checker)
         _check_snapshots(report, reader, wanted, checker)
         report.heads = [

@@ -341,6 +341,9 @@ class LogReader:
     def audit_entries(self, session_id: str | None = None) -> list[AuditEntry]:
         return _audit_entries(self.conn, session_id)
 
+    def held_sessions(self) -> set[str]:
+        return {row[0] for row in self.conn.execute(select(t.legal_holds.c.session_id))}
+
 
 def _audit_entries(conn: Connection, session_id: str | None = None, action: str | None = None) -> list[AuditEntry]:
     a = t.compliance_audit.c
@@ -493,11 +496,12 @@ class ComplianceStore:
             if row is None:
                 raise NotFound(f"session {session_id} is not under legal hold; `recorder hold list` shows the holds")
             hold = Hold(*row)
-            conn.execute(delete(t.legal_holds).where(h.session_id == session_id))
+            # The audit entry first: the legal_holds trigger (0003) lets a hold row go only right after its release.
             self._append_audit(
                 conn, action="release", session_id=session_id, actor=actor, reason=reason, now=now,
                 details={"held_at": format_time(hold.held_at), "held_by": hold.held_by, "hold_reason": hold.reason},
             )
+            conn.execute(delete(t.legal_holds).where(h.session_id == session_id))
             return hold
 
     # ---- retention
