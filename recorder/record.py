@@ -44,6 +44,7 @@ from recorder.errors import (
     StoreFull,
     StoreReadOnly,
     StoreUnavailable,
+    StreamStopped,
     Terminated,
 )
 from recorder.ingest.api import Api
@@ -164,6 +165,7 @@ class SessionRecorder:
         self.thread_tasks: dict[str, asyncio.Task[None]] = {}
         self.snapshot_due = asyncio.Event()
         self.threads_due = asyncio.Event()
+        self.stopped: dict[str | None, str] = {}  # streams that cannot go on (StreamStopped), with why
 
     # ------------------------------------------------------------------------------------ plumbing
 
@@ -189,6 +191,14 @@ class SessionRecorder:
                 self.snapshot_due.set()
             if kind == "session.thread_created":
                 self.threads_due.set()
+
+    async def _contained(self, thread_id: str | None, work: Awaitable[None]) -> None:
+        """Run one stream's work; a StreamStopped (an unstorable event, a looping cursor) costs that stream only:
+        it is noted, and the session's other streams go on. The session then ends with that error."""
+        try:
+            await work
+        except StreamStopped as err:
+            self.stopped.setdefault(thread_id, str(err))
 
     async def _take_lease(self) -> Lease | None:
         """The session's lease. Another live recorder holding it: with ``follow``, wait to take over (it may
@@ -263,6 +273,10 @@ class SessionRecorder:
             self.outcome.error = f"unexpected {type(err).__name__}: {first} (please report this)"
         finally:
             self.outcome.events_added = sum(s.added for s in self.sinks.values())
+            if self.stopped and not self.outcome.error:
+                first, *more = self.stopped.values()
+                self.outcome.error = first + (f" (and {len(more)} more streams stopped)" if more else "")
+                self.outcome.complete = False
         return self.outcome
 
     async def _run(self) -> None:
@@ -317,7 +331,7 @@ class SessionRecorder:
         if follow_live or not ended_before:
             await self._snapshot()  # the status changed while we recorded (or may have)
         await self._files()
-        if self.terminated.is_set():
+        if self.terminated.is_set() and not self.stopped:
             await self._mark_complete()
 
     async def _poll_once(self) -> None:
@@ -326,8 +340,10 @@ class SessionRecorder:
         limiter = asyncio.Semaphore(STREAMS_AT_ONCE)
 
         async def one(thread_id: str | None) -> None:
+            if thread_id in self.stopped:
+                return
             async with limiter:
-                await catch_up(self.api, self._sink(thread_id), self.options.page_size)
+                await self._contained(thread_id, catch_up(self.api, self._sink(thread_id), self.options.page_size))
 
         tasks = [asyncio.ensure_future(one(None))]
         try:
@@ -342,7 +358,7 @@ class SessionRecorder:
             if self.snapshot_due.is_set():
                 self.snapshot_due.clear()
                 await self._snapshot()
-            if self.terminated.is_set():
+            if self.terminated.is_set() or None in self.stopped:  # (a stopped session stream shows no end)
                 return
             await self.api.deadline.sleep(self.options.poll_interval)
 
@@ -352,14 +368,12 @@ class SessionRecorder:
 
         def start_thread(thread_id: str) -> None:
             if thread_id not in self.thread_tasks:
-                self.thread_tasks[thread_id] = asyncio.ensure_future(
-                    follow(self.api, self._sink(thread_id), self.terminated, page_size=self.options.page_size,
-                           on_drop=on_drop)
-                )
+                self.thread_tasks[thread_id] = asyncio.ensure_future(self._contained(thread_id, follow(
+                    self.api, self._sink(thread_id), self.terminated, page_size=self.options.page_size,
+                    on_drop=on_drop)))
 
-        session_task = asyncio.ensure_future(
-            follow(self.api, self._sink(None), self.terminated, page_size=self.options.page_size, on_drop=on_drop)
-        )
+        session_task = asyncio.ensure_future(self._contained(None, follow(
+            self.api, self._sink(None), self.terminated, page_size=self.options.page_size, on_drop=on_drop)))
         watcher = asyncio.ensure_future(self._watch_status())
         self.thread_tasks["\0watcher"] = watcher  # waited on and cancelled with the thread tasks
         try:
@@ -409,8 +423,9 @@ class SessionRecorder:
             if session.get("status") == "terminated":
                 self.terminated.set()
                 return
-            for sink in list(self.sinks.values()):
-                await catch_up(self.api, sink, self.options.page_size)
+            for thread_id, sink in list(self.sinks.items()):
+                if thread_id not in self.stopped:
+                    await self._contained(thread_id, catch_up(self.api, sink, self.options.page_size))
 
     async def _mark_complete(self) -> None:
         """The session terminated and every stream was read to its end: later runs need fetch nothing more."""

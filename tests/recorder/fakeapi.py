@@ -47,6 +47,7 @@ class FakeSession:
     status: Any = "terminated"
     loop_cursor: bool = False  # every page points to the same next page
     body: str | None = None  # a fixed answer for every request about this session (wrong shape tests)
+    threads: dict[str, list[str]] = field(default_factory=dict)  # thread id -> its events' texts
 
     def session_object(self) -> dict[str, Any]:
         return {"id": self.session_id, "type": "session", "status": self.status, "created_at": at(0),
@@ -83,9 +84,14 @@ class FakeApi:
         if rest == "":
             return _json(session.session_object())
         if rest == "/threads":
-            return _json({"data": [], "next_page": None})
+            return _json({"data": [{"id": tid, "type": "session_thread", "status": "idle"}
+                                   for tid in session.threads], "next_page": None})
         if rest == "/events":
             return self._events(session, params)
+        thread = re.fullmatch(r"/threads/([^/]+)/events", rest)
+        if thread is not None and thread.group(1) in session.threads:
+            texts = session.threads[thread.group(1)]
+            return self._events(FakeSession(session.session_id, texts), params)
         return _json({"error": {"type": "not_found_error", "message": "no route"}}, 404)
 
     def _events(self, session: FakeSession, params: Any) -> httpx2.Response:

@@ -118,6 +118,21 @@ def test_an_unstorable_item_costs_only_its_stream_and_the_audit_says_so(store: E
     assert run["outcome"] == "error" and "sesn_bad" in run["error"]
 
 
+def test_an_unstorable_item_in_a_thread_costs_that_thread_only(store: EventStore) -> None:
+    api = FakeApi()
+    main = [event_text(i) for i in range(1, 40)]
+    good_thread = [event_text(100 + i) for i in range(1, 40)]
+    bad_thread = [event_text(200), '"just a string"', event_text(202)]
+    api.add(FakeSession("sesn_th", main, threads={"sthr_good": good_thread, "sthr_bad": bad_thread}))
+    report = api.record(store, ["sesn_th"], page_size=10)
+    [failed] = report.failed
+    assert "sthr_bad" in failed.error and "just a string" in failed.error
+    assert stored_texts(store, "sesn_th") == main
+    assert [e.payload for e in store.stream_events("sesn_th", "sthr_good")] == good_thread
+    assert [e.payload for e in store.stream_events("sesn_th", "sthr_bad")] == [event_text(200)]
+    assert not failed.complete and store.checkpoint("sesn_th").complete is False
+
+
 # ------------------------------------------------------------------------------------ looping cursors
 
 
