@@ -459,14 +459,25 @@ class Recorder:
             self.deadline,
             request_timeout=self.options.request_timeout,
             policy=self.options.retry,
-            on_retry=lambda what, why, wait: self.observer.notice(f"{what}: {why}; retrying in {wait:.1f} s"),
+            on_retry=self._retrying,
         )
         self.leases = Leases(store, ttl=self.options.lease_seconds)
         self.command = command or " ".join(["recorder", *sys.argv[1:]])
         self.writer: LogWriter
         self.report: RunReport
+        self._warned_connect = False
         self.stop_reason: str | None = None
         self.pruned_skipped: set[str] = set()  # why the run was cancelled from outside ("SIGTERM"), if it was
+
+    def _retrying(self, what: str, why: str, wait: float) -> None:
+        """A retry is a notice; the first connection failure of a run is a warning, shown even when notices are
+        not: a wrong ANTHROPIC_BASE_URL must not mean a minute of silence."""
+        text = f"{what}: {why}; retrying in {wait:.1f} s"
+        if why.startswith("cannot connect") and not self._warned_connect:
+            self._warned_connect = True
+            self.observer.warning(text + " (is ANTHROPIC_BASE_URL right?)")
+        else:
+            self.observer.notice(text)
 
     async def run(self, session_ids: Sequence[str] = (), *, discover: bool = False) -> RunReport:
         """Record the given sessions (and, with ``discover``, every session the API lists)."""

@@ -234,3 +234,18 @@ def test_the_payload_of_a_hostile_event_verifies(store: EventStore) -> None:
     api.record(store, ["sesn_v"])
     report = verify(store)
     assert report.ok, json.dumps(report.to_json())[:500]
+
+
+def test_a_wrong_base_url_is_named_at_the_first_retry(sqlite_url: str) -> None:
+    """Not a minute of silence: the first connection failure is reported at once, naming the URL."""
+    import os
+
+    from tests.recorder.support import API_KEY, run_cli
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "RECORDER_"))}
+    env.update(ANTHROPIC_API_KEY=API_KEY, ANTHROPIC_BASE_URL="http://127.0.0.1:9", RECORDER_DB=sqlite_url)
+    result = run_cli(["record", "sesn_x", "--deadline", "4"], env, timeout=60)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot connect to http://127.0.0.1:9" in lines[0] and "ANTHROPIC_BASE_URL" in lines[0], lines
+    assert len(lines) == 2, lines
