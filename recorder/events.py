@@ -93,6 +93,7 @@ class RawEvent:
     type: str
     processed_at: datetime | None
     payload: str
+    scrubbed: str | None = None  # JSON list of the JSON pointers whose secrets were replaced (recorder.ingest.scrub)
 
     @property
     def data(self) -> dict[str, Any]:

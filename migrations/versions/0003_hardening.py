@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401  (used by the sections below)
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
@@ -64,6 +64,8 @@ _HOLD_RELEASED = ("EXISTS (SELECT 1 FROM compliance_audit a WHERE a.audit_id = (
 
 
 def _upgrade_security() -> None:
+    # Which JSON pointers of an event the recorder scrubbed (recorder.ingest.scrub): the record says what it altered.
+    op.add_column("events", sa.Column("scrubbed", sa.Text(), nullable=True))
     if op.get_bind().dialect.name == "sqlite":
         op.execute("CREATE TRIGGER recorder_legal_holds_no_update BEFORE UPDATE ON legal_holds BEGIN "
                    f"SELECT RAISE(ABORT, 'recorder: UPDATE of legal_holds refused: {_HOLD_REFUSED}'); END")
@@ -90,3 +92,5 @@ def _downgrade_security() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS recorder_legal_holds_guard ON legal_holds")
         op.execute("DROP FUNCTION IF EXISTS recorder_guard_legal_holds()")
+    # Not a batch operation: on SQLite that would copy the table and lose its append-only triggers.
+    op.execute("ALTER TABLE events DROP COLUMN scrubbed")

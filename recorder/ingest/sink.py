@@ -20,16 +20,16 @@ overlap window (``overlap``, default 30 s) for late-visible events; what is read
 
 from __future__ import annotations
 
-import re
+import json
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from recorder.errors import StreamStopped
 from recorder.events import RawEvent, raw_event
-from recorder.ingest.scrub import SCRUBBED, SECRET_KEYS, might_hold_secrets, scrub
+from recorder.ingest.scrub import might_hold_secrets, scrub_paths, scrub_text
 from recorder.ingest.writer import LogWriter
 from recorder.jsontext import PartialObject
 from recorder.store import Checkpoint
@@ -38,9 +38,6 @@ from recorder.store.leases import Lease
 KEEP = object()  # "leave the stored cursor as it is"
 RECENT = 9  # events whose median processed_at is the resume time
 DEFAULT_OVERLAP = 30.0
-_SECRET_STRING = re.compile(
-    r'("(?:' + "|".join(re.escape(k) for k in sorted(SECRET_KEYS)) + r')"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
-)
 
 
 def resume_time(recent: Sequence[datetime], overlap: float) -> datetime | None:
@@ -53,11 +50,6 @@ def resume_time(recent: Sequence[datetime], overlap: float) -> datetime | None:
         return middle - timedelta(seconds=overlap)
     except OverflowError:
         return None
-
-
-def _scrub_text(text: str) -> str:
-    """Secret-named string members replaced in JSON text (for hostile events, which cannot be re-serialized)."""
-    return _SECRET_STRING.sub(lambda m: m.group(1) + f'"{SCRUBBED}"', text)
 
 
 @dataclass
@@ -108,9 +100,15 @@ class StreamSink:
             event = raw_event(obj, self.session_id, self.thread_id, text)
             if might_hold_secrets(event.payload):
                 if isinstance(obj, PartialObject):  # cannot be re-serialized: scrub its text
-                    event = raw_event(obj, self.session_id, self.thread_id, _scrub_text(event.payload))
+                    scrubbed_text, paths = scrub_text(event.payload)
+                    if paths:
+                        event = raw_event(obj, self.session_id, self.thread_id, scrubbed_text)
                 else:
-                    event = raw_event(scrub(obj), self.session_id, self.thread_id)
+                    clean, paths = scrub_paths(obj)
+                    if paths:  # else the bytes stay exactly as delivered
+                        event = raw_event(clean, self.session_id, self.thread_id)
+                if paths:
+                    event = replace(event, scrubbed=json.dumps(paths))
         except (ValueError, RecursionError) as err:
             raise StreamStopped(f"{self.label}: event {_name(obj)} cannot be stored ({err}); this stream stops "
                                 "here, everything before it is recorded") from None
