@@ -10,11 +10,12 @@ from html import escape
 from typing import Any
 
 from analytics import charts, queries
-from analytics.output import display_value
+from analytics.output import display_value, row_currency
 from analytics.prices import PriceTable
 from analytics.projection import Projection
 from analytics.report import Report
 from analytics.window import Window
+from recorder.money import format_money
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
@@ -37,17 +38,14 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 
 def _html_table(report: Report, limit: int | None = None) -> str:
     shown = [(i, c) for i, c in enumerate(report.columns) if c.in_table]
-    names = [c.name for c in report.columns]
-    currency_at = names.index("currency") if "currency" in names else None
     numeric = {"int", "float", "ratio", "ms", "seconds", "money"}
     head = "".join(f'<th class="{"n" if c.kind in numeric else ""}">{escape(c.header)}</th>' for _, c in shown)
     body = []
     for row in report.rows[:limit]:
-        currency = row[currency_at] if currency_at is not None else None
         cells = []
         for i, c in shown:
-            text = display_value(c, row[i], currency)
-            if c.width and len(text) > c.width:
+            text = display_value(c, row[i], row_currency(report, row, c))
+            if c.width and len(text) > c.width and not c.never_cut:
                 text = text[: c.width - 1] + "…"
             cells.append(f'<td class="{"n" if c.kind in numeric else ""}">{escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -61,10 +59,8 @@ def _notes(report: Report) -> str:
 
 
 def _money_fmt(currency: str | None) -> charts.Formatter:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency or "", "")
-
     def fmt(value: float) -> str:
-        return f"{symbol}{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{symbol}{value:,.4f}"
+        return format_money(Decimal(repr(value)), currency)
 
     return fmt
 
@@ -111,7 +107,8 @@ def render(p: Projection, window: Window | None = None, prices: PriceTable | Non
     ]
     if prices is not None:
         estimate = total_of("estimated_cost")
-        tiles.append(_tile("estimate (your prices)", money(float(estimate)) if estimate is not None else "—"))
+        estimate_money = _money_fmt(prices.currency)
+        tiles.append(_tile("estimate (your prices)", estimate_money(float(estimate)) if estimate is not None else "—"))
 
     days = [display_value(by_day.columns[0], d) for d in _values(by_day, "day")]
     token_chart = charts.bar_chart(days, [
