@@ -89,7 +89,7 @@ def test_record_prints_each_session_as_it_finishes_and_the_run_at_the_deadline(s
     with emu.serve() as server:
         env = cli_env(server, sqlite_url)
         emu.start(live)
-        result = run_cli(["record", done, live, "--follow", "--deadline", "6"], env)
+        result = run_cli(["record", done, live, "--follow", "--deadline", "12"], env)
         assert result.returncode == 3, result.stderr
         objects = [json.loads(line) for line in ndjson_lines(result.stdout)]
         assert [o["type"] for o in objects] == ["session", "run"], result.stdout
