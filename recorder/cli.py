@@ -324,7 +324,7 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     from recorder import progress
     from recorder.errors import DeadlineReached
     from recorder.record import RecordOptions, run_recording
-    from recorder.store import EventStore
+    from recorder.store import EventStore, distinct_events
 
     if bool(session_ids) == all_sessions:
         raise click.UsageError("give SESSION_IDs or --all (not both)")
@@ -342,12 +342,20 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     finished: list[Any] = []
 
     def print_session(outcome: Any) -> None:
+        # events_added counts stream entries (an event on two streams, e.g. the session stream and its primary
+        # thread, is stored on each); `recorder sessions` counts distinct events: print both, labelled.
         finished.append(outcome)
+        try:
+            in_log: int | None = distinct_events(store, outcome.session_id)
+        except RecorderError:
+            in_log = None
         if as_json:
-            click.echo(json.dumps(outcome.as_dict()))
+            click.echo(json.dumps({**outcome.as_dict(), "events_in_log": in_log}))
         else:
             state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.status or "")
-            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
+            total = "" if in_log is None else f" ({in_log:,} distinct events in the log)"
+            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} stream events{total}  {outcome.threads} "
+                       f"threads  {state}")
 
     def print_run(run_id: int | None, outcome: str) -> None:
         """The run's line, at any end (done, deadline, Ctrl-C, SIGTERM, error)."""
@@ -356,7 +364,7 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
             click.echo(json.dumps({"type": "run", "run_id": run_id, "outcome": outcome, "sessions": len(finished),
                                    "events_added": events}))
         else:
-            click.echo(f"recorded {len(finished)} sessions, {events:,} new events in {observer.elapsed:,.1f} s"
+            click.echo(f"recorded {len(finished)} sessions, {events:,} new stream events in {observer.elapsed:,.1f} s"
                        + ("" if outcome == "ok" else f" ({outcome})"))
 
     observer.on_finished = print_session

@@ -3,6 +3,7 @@
 Only this package touches SQLAlchemy connections and driver errors.
 """
 
+from recorder.store.counts import distinct_events
 from recorder.store.log import (
     AppendResult,
     Checkpoint,
@@ -14,5 +15,14 @@ from recorder.store.log import (
 from recorder.store.readonly import open_read_only
 from recorder.store.tombstones import pruned_sessions
 
-__all__ = ["AppendResult", "Checkpoint", "EventStore", "SessionSummary", "StoredEvent", "StreamInfo", "open_read_only",
-           "pruned_sessions"]
+__all__ = [
+    "AppendResult",
+    "Checkpoint",
+    "EventStore",
+    "SessionSummary",
+    "StoredEvent",
+    "StreamInfo",
+    "distinct_events",
+    "open_read_only",
+    "pruned_sessions",
+]
