@@ -31,7 +31,9 @@ class FiniteFloat(click.ParamType):
     name = "float"
 
     def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False) -> None:
-        self.min, self.max, self.min_open = min, max, min_open
+        from recorder.options import MAX_SECONDS
+
+        self.min, self.max, self.min_open = min, MAX_SECONDS if max is None else max, min_open
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from recorder import options
@@ -689,7 +691,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 _workers_option = click.option(
-    "--workers", type=click.IntRange(min=1), metavar="N",
+    "--workers", type=click.IntRange(min=1, max=64), metavar="N",
     help="Processes checking the events of the whole log (default: one per two CPUs from 4 CPUs on, up to 4, "
     "for logs of 200,000 events or more; 1: none).")
 

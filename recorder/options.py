@@ -19,6 +19,10 @@ MAX_URL_CHARS = 4096
 """No database URL is longer (PostgreSQL's connection strings stay far below; a path longer than PATH_MAX cannot be
 opened anyway). A longer one is refused with one line instead of failing in the driver."""
 
+MAX_SECONDS = 10 * 365 * 86400.0
+"""No time in seconds on the command line is longer (ten years): a longer deadline, timeout, lease or interval
+means "never" in practice, and would overflow timers, sleeps and date arithmetic (``sleep(1e300)`` fails)."""
+
 MAX_DURATION = timedelta(days=365 * 1000)
 """Longer durations mean "everything" in any real use, and would overflow date arithmetic near year 1 or 9999."""
 
@@ -38,7 +42,8 @@ def finite_float(value: object, *, minimum: float | None = None, minimum_open: b
     if minimum is not None and (number < minimum or (minimum_open and number == minimum)):
         raise ValueError(f"{value!r} must be {'greater than' if minimum_open else 'at least'} {minimum:g}")
     if maximum is not None and number > maximum:
-        raise ValueError(f"{value!r} must be at most {maximum:g}")
+        raise ValueError(f"{value!r} must be at most {maximum:,.0f}" if maximum >= 1e6 else
+                         f"{value!r} must be at most {maximum:g}")
     return number
 
 

@@ -19,6 +19,9 @@ from recorder.errors import ConfigError
 T = TypeVar("T")
 
 
+MAX_SLEEP = 3600.0
+
+
 def check_pace(speed: float, max_gap: float | None) -> None:
     if speed < 0:
         raise ConfigError("--speed cannot be negative (0 replays as fast as possible)")
@@ -42,8 +45,9 @@ def paced(items: Iterable[T], time_of: Callable[[T], datetime | None], *, speed:
             gap = (when - previous).total_seconds() / speed
             due += gap if max_gap is None else min(gap, max_gap)
             wait = due - (clock() - started)
-            if wait > 0:
-                sleep(wait)
+            while wait > 1e-6:  # in slices: a wait of 1e300 s (a tiny --speed) is legal, but not for sleep()
+                sleep(min(wait, MAX_SLEEP))
+                wait = due - (clock() - started)
         if when is not None and (previous is None or when > previous):
             previous = when
         yield item

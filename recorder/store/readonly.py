@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import URL
 
-from recorder.errors import SchemaError, StoreUnavailable
+from recorder.errors import ConfigError, SchemaError, StoreUnavailable
 
 
 def sqlite_read_only_url(url: URL) -> URL:
@@ -32,6 +32,8 @@ def sqlite_read_only_url(url: URL) -> URL:
         raise StoreUnavailable(f"cannot open SQLite database {database}: directory {path.parent} does not exist")
     if not path.exists():
         raise SchemaError(f"there is no event log at {database}; create it with `recorder db upgrade`")
+    if path.is_dir():
+        raise ConfigError(f"{database} is a directory, not a SQLite database file")
     shm = path.with_name(path.name + "-shm")
     immutable = not shm.exists() and not _writable(path.parent)
     wal = path.with_name(path.name + "-wal")

@@ -93,6 +93,8 @@ def _sqlite_engine(url: URL, *, create: bool, **kwargs: Any) -> Engine:
             raise StoreUnavailable(f"cannot open SQLite database {database}: directory {path.parent} does not exist")
         if not create and not path.exists():
             raise SchemaError(f"there is no event log at {database}; create it with `recorder db upgrade`")
+        if path.is_dir():
+            raise ConfigError(f"{database} is a directory, not a SQLite database file")
     # Pooled: closing a SQLite connection checkpoints the WAL, too costly to do after every batch.
     kwargs.setdefault("pool_size", 8)
     kwargs.setdefault("max_overflow", 56)
@@ -162,6 +164,8 @@ def translate(err: BaseException, url: str | URL) -> StoreError:
                              "work on it, this one writes")
     if "unable to open database" in lowered or "disk i/o error" in lowered:
         return StoreUnavailable(f"cannot open {where} ({message})")
+    if "connection is bad: invalid" in lowered or "invalid dsn" in lowered or "invalid connection option" in lowered:
+        return StoreUnavailable(f"{where}: {message}; check the database URL")
     if sqlstate in _PG_NO_SUCH or re.search(r'(role|database) "[^"]*" does not exist', message) \
             or "password authentication failed" in lowered:
         return StoreUnavailable(f"{where}: {message}; check the user name, password and database name in the URL "

@@ -7,6 +7,8 @@ URLs too long for a file name or a host name.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -48,6 +50,16 @@ CASES: list[tuple[list[str], int]] = [
     (["verify", "--db", "{db}", "--deadline", "nan"], 2),
     (["demo", "--db", "{db}", "--live-interval", "nan"], 2),
     (["transcript", "--db", "{db}", "sesn_x", "--until", "9999999999-01-01T00:00:00Z"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--lease-seconds", "1e300"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--request-timeout", "1e300"], 2),
+    (["record", "--db", "{db}", "sesn_x", "--deadline", "1e300"], 2),
+    (["verify", "--db", "{db}", "--workers", "99999999"], 2),
+    (["db", "downgrade", "--db", "{db}", "nonexistent", "--yes"], 1),
+    (["db", "upgrade", "--db", "{db}", "--revision", "nonexistent"], 1),
+    (["sessions", "--db", "sqlite:////"], 2),
+    (["sessions", "--db", "sqlite:///{dir}"], 2),
+    (["verify", "--db", "sqlite:///{dir}"], 2),
+    (["sessions", "--db", "postgresql://postgres@127.0.0.1:99999/x"], 1),
     (["no-such-command"], 2),
     (["record", "--db", "{db}"], 2),
     (["prune", "--db", "{db}"], 2),
@@ -55,8 +67,8 @@ CASES: list[tuple[list[str], int]] = [
 
 
 @pytest.mark.parametrize(("args", "status"), CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
-def test_bad_input_is_one_line(args: list[str], status: int, sqlite_url: str) -> None:
-    argv = [sqlite_url if a == "{db}" else a for a in args]
+def test_bad_input_is_one_line(args: list[str], status: int, sqlite_url: str, tmp_path: Path) -> None:
+    argv = [sqlite_url if a == "{db}" else a.replace("{dir}", str(tmp_path)) for a in args]
     result = CliRunner().invoke(cli, argv)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == status, result.stderr
@@ -64,3 +76,25 @@ def test_bad_input_is_one_line(args: list[str], status: int, sqlite_url: str) ->
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("recorder: "), lines
     assert len(lines[0]) < 400, lines[0][:400]
+
+
+def test_a_tiny_speed_waits_in_slices_instead_of_overflowing_sleep() -> None:
+    """``replay --speed 1e-300`` is legal (it waits, practically forever); it once died in ``sleep(1e300)``."""
+    from datetime import datetime, timedelta
+
+    from recorder.replay.pacing import MAX_SLEEP, paced
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if len(slept) == 3:
+            raise KeyboardInterrupt
+        slept.append(seconds)
+        now[0] += seconds
+
+    base = datetime(2026, 1, 1)
+    with pytest.raises(KeyboardInterrupt):
+        list(paced([base, base + timedelta(seconds=100)], lambda t: t, speed=1e-310, clock=lambda: now[0],
+                   sleep=sleep))
+    assert slept == [MAX_SLEEP] * 3
