@@ -249,3 +249,19 @@ def test_a_wrong_base_url_is_named_at_the_first_retry(sqlite_url: str) -> None:
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
     assert "cannot connect to http://127.0.0.1:9" in lines[0] and "ANTHROPIC_BASE_URL" in lines[0], lines
     assert len(lines) == 2, lines
+
+
+def test_every_reader_copes_with_hostile_events(store: EventStore) -> None:
+    """What is stored must also be readable: transcripts, timelines, analytics, verify, with no traceback."""
+    from click.testing import CliRunner
+
+    from recorder.cli import cli
+
+    api = FakeApi()
+    api.add(FakeSession("sesn_r", [event_text(1), event_text(2, extra=f'"deep":{DEEP}'),
+                                   event_text(3, extra=f'"n":{HUGE}'), event_text(4, event_id=12345)]))
+    assert not api.record(store, ["sesn_r"]).failed
+    for command in (["transcript", "sesn_r"], ["transcript", "sesn_r", "--format", "json"], ["usage"],
+                    ["events", "sesn_r"], ["verify"]):
+        result = CliRunner().invoke(cli, [*command, "--db", store.url])
+        assert result.exit_code == 0, (command, result.output[-500:], result.exception)
