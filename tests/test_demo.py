@@ -16,7 +16,7 @@ def test_demo_records_then_shows_a_transcript_and_usage(tmp_path: Path) -> None:
     first = CliRunner().invoke(cli, ["demo", "--db", url, "--live-interval", "0.01"])
     assert first.exit_code == 0, first.output
     out = first.stdout
-    recorded = re.search(r"recorded (\d+) sessions: ([\d,]+) new events", out)
+    recorded = re.search(r"recorded (\d+) sessions: ([\d,]+) new stream events", out)
     assert recorded and recorded.group(1) == "15" and int(recorded.group(2).replace(",", "")) > 1000
     assert "## Transcript of sesn_" in out and "# Fix the red CI on main" in out and "**Model requests:**" in out
     assert "## Usage by session" in out and "TOTAL" in out
@@ -28,6 +28,6 @@ def test_demo_records_then_shows_a_transcript_and_usage(tmp_path: Path) -> None:
 
     second = CliRunner().invoke(cli, ["demo", "--db", url, "--live-interval", "0.01"])
     assert second.exit_code == 0, second.output
-    assert "recorded 15 sessions: 0 new events (15 already complete in the log)" in second.stdout
+    assert "recorded 15 sessions: 0 new stream events (15 already complete in the log)" in second.stdout
     with EventStore(url) as store:
         assert store.head_position() == head
