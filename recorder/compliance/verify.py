@@ -48,7 +48,7 @@ from typing import Any
 from recorder import jsontext
 from recorder.errors import IntegrityViolation, NotFound
 from recorder.events import SURROGATE_PREFIX, raw_event
-from recorder.store import EventStore, chain
+from recorder.store import EventStore, chain, open_read_only
 from recorder.store.compliance import (
     AUDIT_GENESIS,
     AuditEntry,
@@ -628,7 +628,7 @@ class _RangeResult:
 def _verify_range(url: str, first: int, last: int, streams: list[StreamRow], pruned: list[tuple[int, int]],
                   log_head: int, targets: dict[int, int]) -> _RangeResult:
     """A worker: check the events at positions first..last (in a process of its own)."""
-    with EventStore(url, check_schema=False) as store, ThreadPoolExecutor(1) as pool:
+    with open_read_only(url, check_schema=False) as store, ThreadPoolExecutor(1) as pool:
         compliance = ComplianceStore(store)
         sqlite = compliance.dialect == "sqlite"
         report = VerifyReport("log", [])

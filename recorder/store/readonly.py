@@ -63,9 +63,9 @@ def postgres_read_only_args(connect_args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def open_read_only(url: str) -> Any:
+def open_read_only(url: str, *, check_schema: bool = True) -> Any:
     """The event log at ``url`` opened for reading only (an :class:`~recorder.store.log.EventStore`)."""
     from recorder.store.log import EventStore
     from recorder.store.sql import make_engine
 
-    return EventStore(url, engine=make_engine(url, read_only=True))
+    return EventStore(url, engine=make_engine(url, read_only=True), check_schema=check_schema)

@@ -29,7 +29,7 @@ from tests.helpers import message, raws
 READERS = [
     ["sessions"], ["sessions", "--format", "json"], ["events", "sesn_a"], ["transcript", "sesn_a"],
     ["transcript", "sesn_a", "--format", "html"], ["replay", "sesn_a", "--speed", "0"], ["verify"],
-    ["verify", "sesn_b"], ["anchor"], ["hold", "list"], ["audit"], ["db", "current"],
+    ["verify", "sesn_b"], ["verify", "--workers", "2"], ["anchor"], ["hold", "list"], ["audit"], ["db", "current"],
     ["usage", "--analytics-db", "{tmp}/a.duckdb"], ["tools", "--analytics-db", "{tmp}/a.duckdb"],
     ["latency", "--analytics-db", "{tmp}/a.duckdb"], ["export", "--all", "--out", "{tmp}/bundle"],
 ]
