@@ -332,6 +332,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
         raise click.UsageError("give SESSION_IDs or --all (not both)")
     if (statuses or created_after) and not all_sessions:
         raise click.UsageError("--status and --created-after go with --all")
+    from recorder.ingest.scrub import rules
+
+    rules()  # RECORDER_SECRET_NAMES / _PATTERNS checked before anything is recorded (ConfigError: exit 2)
     options = RecordOptions(
         mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
         concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,

@@ -98,3 +98,12 @@ def test_a_tiny_speed_waits_in_slices_instead_of_overflowing_sleep() -> None:
         list(paced([base, base + timedelta(seconds=100)], lambda t: t, speed=1e-310, clock=lambda: now[0],
                    sleep=sleep))
     assert slept == [MAX_SLEEP] * 3
+
+
+def test_a_bad_secret_pattern_stops_record_before_it_starts(sqlite_url: str) -> None:
+    result = CliRunner().invoke(cli, ["record", "--db", sqlite_url, "sesn_x"],
+                                env={"RECORDER_SECRET_PATTERNS": "([", "ANTHROPIC_API_KEY": "x",
+                                     "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("recorder: RECORDER_SECRET_PATTERNS: not a regular expression")
+    assert len(result.stderr.splitlines()) == 1
