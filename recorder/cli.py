@@ -227,7 +227,7 @@ def db_current(db_url: str) -> None:
     state = migrate.describe(current)
     if current is not None and current not in migrate.known_revisions():
         raise SchemaError(f"database is at revision {current}: {state}")
-    click.echo(f"{current or 'empty'} ({state})")
+    click.echo(f"{current or 'empty'}: {state}")
 
 
 @db.command("check")
