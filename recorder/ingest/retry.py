@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import anthropic
+import httpx2
 
 from recorder.errors import ApiError, AuthError, DeadlineReached
 from recorder.ingest.deadline import Deadline, RequestTimedOut
@@ -66,10 +67,13 @@ def transient(err: BaseException) -> str | None:
         return str(err)
     if isinstance(err, anthropic.APIStatusError):
         return f"HTTP {err.status_code}" if err.status_code in RETRYABLE_STATUS else None
-    if isinstance(err, anthropic.APITimeoutError):
-        return "request timed out"
-    if isinstance(err, anthropic.APIConnectionError):
-        return f"cannot connect to {_url(err)} ({type(err.__cause__ or err).__name__})"
+    if isinstance(err, anthropic.APIConnectionError):  # (APITimeoutError included)
+        cause = err.__cause__
+        if isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
+            return f"cannot connect to {_url(err)} ({type(cause).__name__})"
+        if isinstance(err, anthropic.APITimeoutError):
+            return "request timed out"
+        return f"the connection to {_url(err)} failed ({type(cause or err).__name__})"
     return None
 
 
