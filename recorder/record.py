@@ -238,7 +238,7 @@ class SessionRecorder:
             if kind == "session.thread_created":
                 self.threads_due.set()
 
-    async def _contained(self, thread_id: str | None, work: Awaitable[None]) -> None:
+    async def _contained(self, thread_id: str | None, work: Awaitable[object]) -> None:
         """Run one stream's work; a StreamStopped (an unstorable event, a looping cursor) costs that stream only:
         it is noted, and the session's other streams go on. The session then ends with that error."""
         try:

@@ -383,9 +383,10 @@ def rewrite_event(event_json: str, plan: DataFaults | Faults) -> str:
     if (plan.skew is None and not plan.hostile) or not touched(event_json, plan.every):
         return event_json
     text = event_json
-    if plan.skew is not None:
+    skew = plan.skew
+    if skew is not None:
         def shift(match: re.Match[str]) -> str:
-            micros = parse_micros(match.group(1)) + int(timedelta(seconds=plan.skew).total_seconds() * 1_000_000)
+            micros = parse_micros(match.group(1)) + int(timedelta(seconds=skew).total_seconds() * 1_000_000)
             return f'"processed_at":"{format_micros(micros)}"'
 
         text = _PROCESSED_AT.sub(shift, text, count=1)

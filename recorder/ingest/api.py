@@ -185,15 +185,15 @@ class Api:
             thread_raw = self.client.beta.sessions.threads.events.with_raw_response
             body = await self._body(what, lambda: thread_raw.list(thread_id, session_id=session_id, **params))
         try:
-            page, texts = read_page(body)
+            listed, texts = read_page(body)
         except (ValueError, UnicodeDecodeError):
             raise ApiError(f"{what}: the API at {self.base_url} answered with something that is not JSON; "
                            "is ANTHROPIC_BASE_URL right?") from None
-        data = page.get("data") if isinstance(page, dict) else None
+        data = listed.get("data") if isinstance(listed, dict) else None
         if not isinstance(data, list):
             raise ApiError(f"{what}: the API at {self.base_url} answered without a `data` list "
-                           f"({sample(page)}); is ANTHROPIC_BASE_URL right?")
-        next_page = page.get("next_page") or None
+                           f"({sample(listed)}); is ANTHROPIC_BASE_URL right?")
+        next_page = listed.get("next_page") or None
         if next_page is not None and not isinstance(next_page, str):
             raise ApiError(f"{what}: the API at {self.base_url} answered with a `next_page` that is not text")
         return Page(data, next_page, texts)

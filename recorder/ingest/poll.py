@@ -30,7 +30,7 @@ async def catch_up(api: Api, sink: StreamSink, page_size: int = DEFAULT_PAGE_SIZ
             api.list_events(sink.session_id, sink.thread_id, limit=page_size, page=page, created_at_gte=after)
         )
 
-    pending = fetch(cursor)
+    pending: asyncio.Task[Page] | None = fetch(cursor)
     progress = Progress(sink.label)
     try:
         while True:

@@ -60,7 +60,7 @@ def check_session(obj: Any, session_id: str | None, what: str, where: str) -> di
                        "is ANTHROPIC_BASE_URL right?")
     _type(obj, "session", what, where)
     _status(obj, what, where, required=True)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def check_thread(obj: Any, what: str, where: str) -> dict[str, Any]:
@@ -68,11 +68,11 @@ def check_thread(obj: Any, what: str, where: str) -> dict[str, Any]:
     _id(obj, what, where)
     _type(obj, "session_thread", what, where)
     _status(obj, what, where, required=False)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def check_file(obj: Any, what: str, where: str) -> dict[str, Any]:
     """A file's metadata (``files.list``): an id; type ``file`` when given."""
     _id(obj, what, where)
     _type(obj, "file", what, where)
-    return obj  # type: ignore[no-any-return]
+    return obj
