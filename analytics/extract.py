@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from recorder import vocabulary
+from recorder import jsontext, vocabulary
 from recorder.events import dump_json, parse_time
 from recorder.money import money_amount
 
@@ -206,8 +206,11 @@ def facts(event_type: str, payload: str, handler: Any = None) -> tuple[Fact, ...
     """The fact rows (without position) of one event; None when its payload is not a JSON object."""
     try:
         data = json.loads(payload)
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):
+        try:  # valid JSON json refuses (deep nesting, huge numbers): its top-level members
+            data = jsontext.loads(payload)
+        except ValueError:
+            return None
     if not isinstance(data, dict):
         return None
     out: list[Fact] = []

@@ -9,7 +9,8 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from recorder.output.formats import display_value
+from recorder.money import format_money
+from recorder.output.formats import display_value, row_currency
 from recorder.output.report import Report
 
 from . import charts, queries
@@ -38,17 +39,14 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 
 def _html_table(report: Report, limit: int | None = None) -> str:
     shown = [(i, c) for i, c in enumerate(report.columns) if c.in_table]
-    names = [c.name for c in report.columns]
-    currency_at = names.index("currency") if "currency" in names else None
     numeric = {"int", "float", "ratio", "ms", "seconds", "money"}
     head = "".join(f'<th class="{"n" if c.kind in numeric else ""}">{escape(c.header)}</th>' for _, c in shown)
     body = []
     for row in report.rows[:limit]:
-        currency = row[currency_at] if currency_at is not None else None
         cells = []
         for i, c in shown:
-            text = display_value(c, row[i], currency)
-            if c.width and len(text) > c.width:
+            text = display_value(c, row[i], row_currency(report, row, c))
+            if c.width and len(text) > c.width and not c.never_cut:
                 text = text[: c.width - 1] + "…"
             cells.append(f'<td class="{"n" if c.kind in numeric else ""}">{escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -62,10 +60,8 @@ def _notes(report: Report) -> str:
 
 
 def _money_fmt(currency: str | None) -> charts.Formatter:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency or "", "")
-
     def fmt(value: float) -> str:
-        return f"{symbol}{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{symbol}{value:,.4f}"
+        return format_money(Decimal(repr(value)), currency)
 
     return fmt
 
@@ -112,7 +108,8 @@ def render(p: Projection, window: Window | None = None, prices: PriceTable | Non
     ]
     if prices is not None:
         estimate = total_of("estimated_cost")
-        tiles.append(_tile("estimate (your prices)", money(float(estimate)) if estimate is not None else "—"))
+        estimate_money = _money_fmt(prices.currency)
+        tiles.append(_tile("estimate (your prices)", estimate_money(float(estimate)) if estimate is not None else "—"))
 
     days = [display_value(by_day.columns[0], d) for d in _values(by_day, "day")]
     token_chart = charts.bar_chart(days, [

@@ -307,8 +307,10 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
     ]
     shown_estimate = prices is not None
     columns += [
-        Column("estimated_cost", "money", label="estimate", in_table=shown_estimate),
-        Column("cost_drift", "money", label="drift", in_table=shown_estimate),
+        Column("estimated_cost", "money", label="estimate", in_table=shown_estimate,
+               currency_column="estimate_currency"),
+        Column("estimate_currency", in_table=False),
+        Column("cost_drift", "money", label="drift", in_table=shown_estimate, currency_column="estimate_currency"),
         Column("cost_drift_ratio", "ratio", label="drift %", in_table=shown_estimate),
         Column("first_request_at", "time", in_table=False),
         Column("last_request_at", "time", in_table=False),
@@ -322,7 +324,8 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
         if estimate_value is not None and cost is not None and (currency == prices.currency if prices else False):
             drift = estimate_value - cost
             drift_ratio = float(drift / cost) if cost else None
-        out_rows.append((*head, cost, currency, estimate_value, drift, drift_ratio, first_at, last_at))
+        out_rows.append((*head, cost, currency, estimate_value, prices.currency if prices else None, drift,
+                         drift_ratio, first_at, last_at))
 
     notes = []
     if by in ("model", "thread") and window.bounded:
@@ -336,7 +339,7 @@ def usage(p: Projection, by: str = "session", window: Window | None = None,
                      "cache writes and web searches from session.usage); list_cost also covers session runtime")
         if missing:
             notes.append(f"no price for {', '.join(missing)}: groups with its requests have no estimate")
-        currencies = {r[-6] for r in out_rows if r[-6]}
+        currencies = {r[-7] for r in out_rows if r[-7]}
         if comparable and currencies and currencies != {prices.currency}:
             notes.append(f"prices are in {prices.currency}, list cost in {', '.join(sorted(currencies))}: no drift")
     report = Report(f"Usage by {by}", columns, out_rows, notes, generated_at=_now(), window=_described(window))
@@ -380,6 +383,7 @@ def _usage_total(report: Report, key_columns: int) -> tuple[Any, ...] | None:
     estimates = report.column("estimated_cost")
     if estimates and all(e is not None for e in estimates):
         values[names.index("estimated_cost")] = sum(estimates, Decimal(0))
+        values[names.index("estimate_currency")] = report.rows[0][names.index("estimate_currency")]
         cost = values[names.index("list_cost")]
         if cost is not None and all(d is not None for d in report.column("cost_drift")):
             drift = values[names.index("estimated_cost")] - cost

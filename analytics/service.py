@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from recorder.store import EventStore
+from recorder.store import open_read_only
 
 from . import location
 from .projection import Progress, Projection, UpdateResult
@@ -33,7 +33,7 @@ def opened(
         with Projection(path, read_only=True) as projection:
             yield projection
         return
-    with EventStore(db_url) as store, Projection(path) as projection:
+    with open_read_only(db_url) as store, Projection(path) as projection:
         result = projection.update(store, progress=progress, workers=None)
         if result.rebuilt and notice is not None:
             notice(result.rebuilt)
@@ -44,7 +44,7 @@ def update(db_url: str, analytics_db: str | Path | None = None, *, rebuild: bool
            progress: Progress | None = None) -> tuple[Path, UpdateResult]:
     """Bring the read model up to date (or rebuild it from scratch); returns its path and what was done."""
     path = location.resolve(db_url, analytics_db)
-    with EventStore(db_url) as store, Projection(path) as projection:
+    with open_read_only(db_url) as store, Projection(path) as projection:
         run = projection.rebuild if rebuild else projection.update
         result = run(store, progress=progress, workers=None)
     return path, result

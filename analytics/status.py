@@ -8,7 +8,7 @@ from typing import Any
 
 from recorder.events import format_time, parse_time
 from recorder.output.listings import short_time
-from recorder.store import EventStore, redact
+from recorder.store import open_read_only, redact
 
 from . import location
 from .projection import Projection
@@ -26,7 +26,7 @@ def status(db_url: str, analytics_db: str | Path | None, *, read_log: bool = Tru
                         updated_at=format_time(state.updated_at), snapshots_at=format_time(state.snapshots_at),
                         tables=projection.table_counts())
     if read_log:
-        with EventStore(db_url) as store:
+        with open_read_only(db_url) as store:
             info["log_head"] = store.head_position()
         if "position" in info:
             info["behind"] = max(info["log_head"] - info["position"], 0)

@@ -50,7 +50,11 @@ def parse_point(value: str, option: str, now: datetime | None = None) -> datetim
     match = _DURATION.match(text)
     if match:
         amount, unit = float(match.group(1)), _UNITS[match.group(2).lower()]
-        return now - timedelta(**{unit: amount})
+        try:
+            return now - timedelta(**{unit: amount})
+        except (OverflowError, ValueError):  # 99999999d: before year 1
+            raise ConfigError(f"{option} {value!r} reaches back before year 1; use a shorter duration or a date") \
+                from None
     parsed = parse_time(text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d\d-\d\d \d", text) else text)
     if parsed is None:
         raise ConfigError(

@@ -6,6 +6,8 @@ in ``config.attributes["connection"]``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from recorder.store import metadata
@@ -13,7 +15,7 @@ from recorder.store import metadata
 config = context.config
 
 
-def _include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Leave the UI's read model (``ui_*`` tables, migration 0005; not in the models) out of the drift check."""
     return not (type_ == "table" and name is not None and name.startswith("ui_"))
 

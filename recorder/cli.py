@@ -2,7 +2,8 @@
 
 Only this module imports click. Every command reads the database URL from ``--db`` or ``RECORDER_DB``
 (default ``sqlite:///recorder.db``). Exit status: 0 done, 1 error (one line on stderr), 2 usage error,
-3 a wall-clock deadline was reached (what was recorded is committed; run the same command again to resume).
+3 a wall-clock deadline was reached (what was recorded is committed; run the same command again to resume),
+130 Ctrl-C, 143 SIGTERM (both handled alike: committed, leases released, audited).
 """
 
 from __future__ import annotations
@@ -19,9 +20,74 @@ from recorder.output.stdout import GuardedStream, StdoutFailed, silence
 
 DEFAULT_DB = "sqlite:///recorder.db"
 
+
+# ------------------------------------------------------------------------------- parameter types
+# Every number, port, duration and URL the CLI takes is checked by recorder.options (one rule, one message each).
+
+
+class FiniteFloat(click.ParamType):
+    """A float within bounds that refuses ``nan`` and ``inf`` (click's FLOAT takes both: ``--deadline inf`` would
+    run with no deadline at all, and ``nan`` passes every range check)."""
+
+    name = "float"
+
+    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False) -> None:
+        from recorder.options import MAX_SECONDS
+
+        self.min, self.max, self.min_open = min, MAX_SECONDS if max is None else max, min_open
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            return options.finite_float(value, minimum=self.min, minimum_open=self.min_open, maximum=self.max)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Port(click.ParamType):
+    name = "port"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            return options.port(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Duration(click.ParamType):
+    """90d, 12h, 2w, 1y, 1y30d: kept as the text typed (for messages), checked here."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            options.duration(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+        return str(value)
+
+
+class DatabaseUrl(click.ParamType):
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from recorder import options
+
+        try:
+            return options.database_url(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
 db_option = click.option(
     "--db",
     "db_url",
+    type=DatabaseUrl(),
     envvar="RECORDER_DB",
     default=DEFAULT_DB,
     show_default=True,
@@ -52,6 +118,9 @@ class RecorderGroup(click.Group):
             if isinstance(err, StdoutFailed):
                 silence()
             raise CliError(str(err), err.exit_code) from None
+        except click.UsageError as err:  # one line, like every other error (click would add the usage text)
+            where = f"; see `{err.ctx.command_path} --help`" if err.ctx is not None else ""
+            raise CliError(f"{err.format_message()}{where}", 2) from None
         except BrokenPipeError:
             sys.stderr.close()
             raise SystemExit(0) from None
@@ -83,6 +152,36 @@ def _print_json(data: Any) -> None:
 # --------------------------------------------------------------------------------------------- db
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a question: stdin and stderr both at a terminal."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _redacted(db_url: str) -> str:
+    from recorder.store import redact
+
+    return redact(db_url)
+
+
+_yes_option = click.option("-y", "--yes", is_flag=True,
+                           help="Do it without asking (required when not at a terminal).")
+
+
+def _confirm(shown: list[str], question: str, yes: bool) -> None:
+    """Destructive commands: show what will go and ask at a terminal; elsewhere require --yes (exit 2 without)."""
+    if yes:
+        return
+    if not _interactive():
+        raise CliError("this destroys data and there is no terminal to ask: pass --yes to go ahead "
+                       "(--dry-run shows what would go)", 2)
+    for line in shown[:50]:
+        click.echo(f"  {line}", err=True)
+    if len(shown) > 50:
+        click.echo(f"  ... and {len(shown) - 50:,} more", err=True)
+    if not click.confirm(question, default=False, err=True):
+        raise CliError("nothing changed", 1)
+
+
 @cli.group()
 def db() -> None:
     """Create and check the event log's schema (alembic migrations)."""
@@ -102,10 +201,25 @@ def db_upgrade(db_url: str, revision: str) -> None:
 @db.command("downgrade")
 @db_option
 @click.argument("revision")
-def db_downgrade(db_url: str, revision: str) -> None:
-    """Revert migrations down to REVISION (`base` removes everything)."""
+@click.option("--dry-run", is_flag=True, help="Only show what would be reverted (and, for base, dropped).")
+@_yes_option
+def db_downgrade(db_url: str, revision: str, dry_run: bool, yes: bool) -> None:
+    """Revert migrations down to REVISION (`base` drops every table: the whole log). Shows what goes and asks at a
+    terminal; elsewhere needs --yes."""
     from recorder.store import migrate
 
+    steps, rows = migrate.downgrade_plan(db_url, revision)
+    if not steps:
+        click.echo(f"database is already at {revision}; nothing to revert")
+        return
+    shown = [f"revert {step}" for step in steps]
+    if rows:
+        shown.append("drop tables: " + ", ".join(f"{table} ({count:,} rows)" for table, count in rows.items()))
+    if dry_run:
+        for line in shown:
+            click.echo(f"would {line}")
+        return
+    _confirm(shown, f"Revert {len(steps)} migration(s) of {_redacted(db_url)}? This cannot be undone", yes)
     before, after = migrate.downgrade(db_url, revision)
     click.echo(f"database at {after or 'base'} (was {before or 'empty'})")
 
@@ -113,13 +227,16 @@ def db_downgrade(db_url: str, revision: str) -> None:
 @db.command("current")
 @db_option
 def db_current(db_url: str) -> None:
-    """Show the revision the database is at, and the newest this version knows."""
+    """Show the revision the database is at, and where it stands against the newest this version knows (exit 1 when
+    the database is newer than this recorder)."""
+    from recorder.errors import SchemaError
     from recorder.store import migrate
 
     current = migrate.current(db_url)
-    head = migrate.head()
-    state = "up to date" if current == head else "needs `recorder db upgrade`"
-    click.echo(f"{current or 'empty'} (head {head}: {state})")
+    state = migrate.describe(current)
+    if current is not None and current not in migrate.known_revisions():
+        raise SchemaError(f"database is at revision {current}: {state}")
+    click.echo(f"{current or 'empty'}: {state}")
 
 
 @db.command("check")
@@ -155,13 +272,13 @@ def _time_option(value: str | None) -> Any:
 @click.option("--follow", is_flag=True,
               help="Follow each session until it is settled, closed or deleted (with --all: run as a service until "
               "the deadline or a signal, fed by webhooks and a list sweep).")
-@click.option("--settle", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+@click.option("--settle", type=FiniteFloat(min=0), default=5.0, show_default=True, metavar="SECONDS",
               help="With --follow: how long an idle session (not waiting for the client) must stay quiet to be "
               "settled.")
 @click.option("--listen", metavar="HOST:PORT",
               help="With --all --follow: take signed webhooks at POST http://HOST:PORT/webhooks (key from "
               "ANTHROPIC_WEBHOOK_SIGNING_KEY; loopback when HOST is left out).")
-@click.option("--sweep-interval", type=click.FloatRange(min=0.05), default=60.0, show_default=True,
+@click.option("--sweep-interval", type=FiniteFloat(min=0.05), default=60.0, show_default=True,
               metavar="SECONDS", help="With --all --follow: seconds between `sessions.list` sweeps (the backstop "
               "for webhooks that never came).")
 @click.option("--max-rpm", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
@@ -171,9 +288,9 @@ def _time_option(value: str | None) -> Any:
 @click.option("--mode", type=click.Choice(["auto", "stream", "poll"]), default="auto", show_default=True,
               help="stream: SSE stream consolidated with history; poll: page through history; auto: stream live "
               "sessions (with --follow), poll finished ones.")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+@click.option("--deadline", type=FiniteFloat(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this many seconds of wall-clock time (exit 3; run again to resume).")
-@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+@click.option("--request-timeout", type=FiniteFloat(min=0, min_open=True), default=60.0, show_default=True,
               metavar="SECONDS", help="Wall-clock limit for one API request (then it is retried).")
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice(["rescheduling", "running", "idle", "terminated"]),
@@ -183,10 +300,19 @@ def _time_option(value: str | None) -> Any:
               help="Sessions recorded at once.")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Events per history page.")
-@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+@click.option("--poll-interval", type=FiniteFloat(min=0.05), default=2.0, show_default=True,
               metavar="SECONDS", help="With --follow --mode poll: time between polls.")
-@click.option("--lease-seconds", type=click.FloatRange(min=1), default=30.0, show_default=True,
+@click.option("--lease-seconds", type=FiniteFloat(min=1), default=30.0, show_default=True,
               help="How long a session's lease lasts unless renewed (another recorder takes over after).")
+@click.option("--overlap", type=FiniteFloat(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="How far back before the last events each catch-up of a session re-reads (events that become "
+              "visible late, timestamps that are off); what is read twice is stored once.")
+@click.option("--catchup-interval", type=FiniteFloat(min=0.05), default=30.0, show_default=True,
+              metavar="SECONDS", help="With --follow --mode stream: how often to check the session's status and "
+              "catch up from history (a stream may stall).")
+@click.option("--include-pruned", is_flag=True,
+              help="With --all: also record sessions pruned from the log (they are skipped, with one line, unless "
+              "named or this is given).")
 @click.option("--no-files", is_flag=True, help="Do not archive the sessions' output files.")
 @click.option("--refresh", is_flag=True, help="Check sessions already complete in the log again.")
 @click.option("--json/--no-json", "as_json", default=None,
@@ -195,8 +321,9 @@ def _time_option(value: str | None) -> Any:
 def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow: bool, settle: float,
            listen: str | None, sweep_interval: float, max_rpm: int, mode: str, deadline: float | None,
            request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
-           concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, no_files: bool,
-           refresh: bool, as_json: bool | None, verbose: bool) -> None:
+           concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, overlap: float,
+           catchup_interval: float, include_pruned: bool, no_files: bool, refresh: bool, as_json: bool | None,
+           verbose: bool) -> None:
     """Record sessions from the Managed Agents API into the event log: every event exactly once, as delivered.
 
     \b
@@ -205,19 +332,28 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
       recorder record sesn_A sesn_B --follow         # until both are settled, closed or deleted
       recorder record --all                          # every session that changed since last time
       recorder record --all --follow --listen 127.0.0.1:8787 --max-rpm 200   # the service
-    Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, a crash) loses
-    nothing: what was recorded is committed, and running the same command again resumes.
+    Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, SIGTERM, a crash)
+    loses nothing: what was recorded is committed, and running the same command again resumes. Each session's
+    result is printed as it finishes, and the run's at any end (JSON when stdout is not a terminal).
     """
     started = time.monotonic()  # the deadline covers the whole command, slow imports included
     from recorder.watchdog import DeadlineWatchdog
 
     watchdog = DeadlineWatchdog(deadline, started) if deadline is not None else None
     import json
+    import signal
+
+    from recorder.errors import Terminated
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_sigterm)  # outside the event loop too (before it starts, after it ends)
 
     from recorder import progress
     from recorder.errors import DeadlineReached
     from recorder.record import RecordOptions, run_recording
-    from recorder.store import EventStore
+    from recorder.store import EventStore, distinct_events
 
     if bool(session_ids) == all_sessions:
         raise click.UsageError("give SESSION_IDs or --all (not both)")
@@ -228,15 +364,55 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     from recorder.ingest.webhooks import parse_listen
 
     listen_at = parse_listen(listen) if listen is not None else None
+    from recorder.ingest.scrub import rules
+
+    rules()  # RECORDER_SECRET_NAMES / _PATTERNS checked before anything is recorded (ConfigError: exit 2)
     options = RecordOptions(
         mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
         concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
         statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
         settle=settle, sweep_interval=sweep_interval, max_rpm=max_rpm or None, listen=listen_at,
+        overlap=overlap, catchup_interval=catchup_interval, include_pruned=include_pruned,
     )
     on_terminal = sys.stderr.isatty()
     observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
     as_json = (not sys.stdout.isatty()) if as_json is None else as_json
+    finished: list[Any] = []
+
+    def print_session(outcome: Any) -> None:
+        # events_added counts stream entries (an event on two streams, e.g. the session stream and its primary
+        # thread, is stored on each); `recorder sessions` counts distinct events: print both, labelled.
+        finished.append(outcome)
+        try:
+            in_log: int | None = distinct_events(store, outcome.session_id)
+        except RecorderError:
+            in_log = None
+        if as_json:
+            click.echo(json.dumps({**outcome.as_dict(), "events_in_log": in_log}))
+        elif outcome.state == "deleted":
+            click.echo(f"{outcome.session_id}  deleted upstream; the {outcome.events_added:,} stream events recorded "
+                       "by this run and all recorded before are kept")
+        else:
+            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.state
+                                                           or outcome.status or "")
+            total = "" if in_log is None else f" ({in_log:,} distinct events in the log)"
+            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} stream events{total}  {outcome.threads} "
+                       f"threads  {state}")
+
+    def print_run(run_id: int | None, outcome: str, report: Any = None) -> None:
+        """The run's line, at any end (done, deadline, Ctrl-C, SIGTERM, error)."""
+        events = sum(o.events_added for o in finished) if finished else observer.events
+        unchanged = report.unchanged if report is not None else 0
+        deleted = len(report.deleted) if report is not None else sum(o.state == "deleted" for o in finished)
+        if as_json:
+            click.echo(json.dumps({"type": "run", "run_id": run_id, "outcome": outcome, "sessions": len(finished),
+                                   "events_added": events, "unchanged": unchanged, "deleted": deleted}))
+        else:
+            more = f" ({unchanged:,} unchanged since last recorded)" if unchanged else ""
+            click.echo(f"recorded {len(finished)} sessions, {events:,} new stream events in {observer.elapsed:,.1f} s"
+                       + more + ("" if outcome == "ok" else f" ({outcome})"))
+
+    observer.on_finished = print_session
     with EventStore(db_url) as store:
         if watchdog is not None:
             watchdog.running()
@@ -244,38 +420,31 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
             report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
         except DeadlineReached as err:
             observer.clear()
+            print_run(observer.run_id, "deadline")
             raise DeadlineReached(
                 f"{err}; {observer.events:,} new events are committed — run the same command again to resume"
             ) from None
+        except Terminated as err:
+            observer.clear()
+            print_run(observer.run_id, "interrupted")
+            raise CliError(f"{err}; {observer.events:,} new events are committed — run the same command again "
+                           "to resume", err.exit_code) from None
         except KeyboardInterrupt:
             observer.clear()
+            print_run(observer.run_id, "interrupted")
             raise CliError(
                 f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
                 130,
             ) from None
+        except RecorderError:
+            observer.clear()
+            print_run(observer.run_id, "error")
+            raise
         finally:
             if watchdog is not None:
                 watchdog.done()
     observer.clear()
-    for outcome in report.sessions:
-        if as_json:
-            click.echo(json.dumps(outcome.as_dict()))
-        else:
-            if outcome.state == "deleted":
-                click.echo(f"{outcome.session_id}  deleted upstream; the {outcome.events_added:,} events recorded "
-                           "by this run and all recorded before are kept")
-                continue
-            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.state
-                                                           or outcome.status or "")
-            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} events  {outcome.threads} threads  {state}")
-    if as_json:
-        click.echo(json.dumps({"type": "run", "run_id": report.run_id, "outcome": report.outcome,
-                               "sessions": len(report.sessions), "events_added": report.events_added,
-                               "unchanged": report.unchanged, "deleted": len(report.deleted)}))
-    else:
-        unchanged = f" ({report.unchanged:,} unchanged since last recorded)" if report.unchanged else ""
-        click.echo(f"recorded {len(report.sessions)} sessions, {report.events_added:,} new events "
-                   f"in {observer.elapsed:,.1f} s{unchanged}")
+    print_run(report.run_id, report.outcome, report)
     if report.failed:
         first = report.failed[0]
         more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
@@ -288,9 +457,9 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
 def sessions(db_url: str, fmt: str) -> None:
     """Recorded sessions: status, event and thread counts, time of the last event and of the last recording."""
     from recorder.output import listings
-    from recorder.store import EventStore, Lifecycle
+    from recorder.store import Lifecycle, open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         rows = store.sessions()
         complete = {s.session_id for s in rows if (cp := store.checkpoint(s.session_id)) and cp.complete}
         states = Lifecycle(store).states()
@@ -314,9 +483,9 @@ def events(db_url: str, session_id: str, thread_id: str | None, types: tuple[str
     """Print a recorded stream as NDJSON: one line per event, exactly the JSON object the API delivered, in the
     API's order for that stream."""
     from recorder.errors import NotFound
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         store.require_session(session_id)
         if thread_id is not None and store.stream_info(session_id, thread_id) is None:
             raise NotFound(f"session {session_id} has no recorded thread {thread_id}")
@@ -344,17 +513,20 @@ class _EmulatorCommand(click.Command):
 
 
 @cli.command("emulator", cls=_EmulatorCommand)
-@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--port", type=Port(), default=8765, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME[:COUNT][@FAULTS]",
               help="Add COUNT sessions of scenario NAME, optionally with their own faults. Repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same sessions, ids and events.")
 @click.option("--faults", metavar="SPEC", help="Global faults for every request, e.g. rate_limit=2,retry_after=0.5.")
 @click.option("--live", is_flag=True, help="Play the --scenario sessions in real time instead of finished.")
-@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between live steps.")
-@click.option("--events", type=int, help="Length of `long` sessions (default 10000) and approximate length of "
+@click.option("--interval", type=FiniteFloat(min=0), default=0.5, show_default=True,
+              help="Seconds between live steps.")
+@click.option("--events", type=click.IntRange(min=1, max=10_000_000),
+              help="Length of `long` sessions (default 10000) and approximate length of "
               "`live` ones.")
-@click.option("--heartbeat", type=float, default=5.0, show_default=True, help="Seconds between stream pings.")
+@click.option("--heartbeat", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True,
+              help="Seconds between stream pings.")
 @click.option("--api-key", help="Accept only this API key (default: any non-empty key).")
 def emulator(port: int, host: str, scenarios: tuple[str, ...], seed: int, faults: str | None, live: bool,
              interval: float, events: int | None, heartbeat: float, api_key: str | None) -> None:
@@ -410,7 +582,7 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
       recorder transcript sesn_01... --format json | jq .usage
     """
     from recorder.recorded import write_transcript
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     cut = _parse_until(until)
     options: dict[str, Any] = {}
@@ -420,7 +592,7 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
         options["max_chars"] = max(max_chars, 20_000)
     from recorder.output import files
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         if files.is_stdout(output):
             if fmt == "text":
                 options["colour"] = sys.stdout.isatty() if colour is None else colour
@@ -435,9 +607,9 @@ def transcript(db_url: str, session_id: str, fmt: str, thread: str, until: str |
 @cli.command()
 @db_option
 @click.argument("session_id")
-@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--speed", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Pace relative to the recording: 2 is twice as fast, 0 as fast as possible.")
-@click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--max-gap", type=FiniteFloat(min=0), metavar="SECONDS",
               help="Never wait longer than this between two events.")
 @click.option("--format", "fmt", type=click.Choice(["text", "ndjson"]), default="text", show_default=True,
               help="One readable line per event, or each event's JSON exactly as the API delivered it.")
@@ -457,11 +629,11 @@ def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fm
     from recorder.replay.meta import load_meta
     from recorder.replay.pacing import check_pace, paced
     from recorder.replay.timeline import read_timeline
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     check_pace(speed, max_gap)
     out = sys.stdout
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         meta = load_meta(store, session_id)
         events = paced(read_timeline(store, session_id, thread=thread, until=_parse_until(until), meta=meta),
                        lambda e: e.processed_at, speed=speed, max_gap=max_gap)
@@ -480,14 +652,14 @@ def replay(db_url: str, session_id: str, speed: float, max_gap: float | None, fm
 
 @cli.command()
 @db_option
-@click.option("--port", type=int, default=8766, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--port", type=Port(), default=8766, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback needs --token.")
-@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--speed", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Pace of SSE streams relative to the recording: 2 is twice as fast, 0 as fast as possible.")
-@click.option("--max-gap", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--max-gap", type=FiniteFloat(min=0), metavar="SECONDS",
               help="Never make a stream wait longer than this between two events.")
-@click.option("--heartbeat", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--heartbeat", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds between `ping` frames on streams.")
 @click.option("--token", "--api-key", "token", envvar="RECORDER_SERVE_TOKEN", metavar="TOKEN",
               help="Every request must present this as its API key (x-api-key or Authorization: Bearer). "
@@ -511,7 +683,7 @@ def serve(db_url: str, port: int, host: str, speed: float, max_gap: float | None
 
 
 _workers_option = click.option(
-    "--workers", type=click.IntRange(min=1), metavar="N",
+    "--workers", type=click.IntRange(min=1, max=64), metavar="N",
     help="Processes checking the events of the whole log (default: one per two CPUs from 4 CPUs on, up to 4, "
     "for logs of 200,000 events or more; 1: none).")
 
@@ -527,7 +699,7 @@ _workers_option = click.option(
 @click.option("--against-api", is_flag=True,
               help="Also list each session from the API (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL) and report any "
               "event the log lacks or has extra, or holds in another order.")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+@click.option("--deadline", type=FiniteFloat(min=0, min_open=True), metavar="SECONDS",
               help="With --against-api: wall-clock limit for the API comparison (exit 3).")
 @_workers_option
 def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str | None, fmt: str,
@@ -547,10 +719,10 @@ def verify_command(db_url: str, session_ids: tuple[str, ...], anchor_file: str |
     """
     from recorder.compliance import anchor as anchors
     from recorder.compliance.verify import verify
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     anchor = anchors.load(anchor_file) if anchor_file else None
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         report = verify(store, list(session_ids) or None, anchor=anchor, workers=workers)
         if against_api:
             comparison = _compare_with_api(store, list(session_ids) or store.session_ids(), deadline)
@@ -603,9 +775,9 @@ def anchor_command(db_url: str, output: str, workers: int | None) -> None:
     from recorder.compliance import anchor as anchors
     from recorder.compliance.verify import verify
     from recorder.output import files
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         anchor = anchors.anchor_from_report(verify(store, workers=workers))
     anchors.save(anchor, output)
     if files.is_stdout(output):
@@ -635,11 +807,11 @@ def export_command(db_url: str, session_ids: tuple[str, ...], all_sessions: bool
     """
     from recorder.compliance.export import export
     from recorder.output.text import counted
-    from recorder.store import EventStore
+    from recorder.store import open_read_only
 
     if bool(session_ids) == all_sessions:
         raise click.UsageError("give SESSION_IDs or --all (not both)")
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         summary = export(store, None if all_sessions else list(session_ids), out, fmt=fmt)
     click.echo(f"exported {counted(summary.events, 'event')} in {counted(summary.streams, 'stream')} of "
                f"{counted(summary.sessions, 'session')} and {counted(summary.files, 'file')} "
@@ -714,9 +886,9 @@ def hold_remove(db_url: str, session_id: str, reason: str, actor: str | None) ->
 def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
     """Sessions under legal hold (or whether SESSION_ID is)."""
     from recorder.output import listings
-    from recorder.store import ComplianceStore, EventStore
+    from recorder.store import ComplianceStore, open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         holds = ComplianceStore(store).holds(session_id)
     if fmt == "json":
         _print_json(listings.holds_json(holds))
@@ -728,31 +900,43 @@ def hold_list(db_url: str, session_id: str | None, fmt: str) -> None:
 
 @cli.command("prune")
 @db_option
-@click.option("--older-than", required=True, metavar="DURATION",
+@click.option("--older-than", required=True, type=Duration(), metavar="DURATION",
               help="Remove sessions whose last activity is older than this: 90d, 12h, 2w, 1y, 1y30d...")
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 @click.option("--reason", help="Why, for the audit trail (default: retention: last activity older than DURATION).")
 @_by_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_yes_option
 def prune_command(db_url: str, older_than: str, dry_run: bool, reason: str | None, actor: str | None,
-                  fmt: str) -> None:
+                  fmt: str, yes: bool) -> None:
     """Retention: remove whole sessions whose last activity (the latest of the last event's processed_at and the
     last time the recorder wrote anything for the session) is older than DURATION — never a session under legal
     hold, nor one being recorded. Each removal goes to the audit trail with its counts and chain heads, and
-    `recorder verify` stays green.
+    `recorder verify` stays green. At a terminal, shows what will go and asks; elsewhere needs --yes.
 
     \b
     Examples:
       recorder prune --older-than 1y --dry-run
-      recorder prune --older-than 400d --reason "policy RET-7"
+      recorder prune --older-than 400d --reason "policy RET-7" --yes
     """
+    from datetime import UTC, datetime
+
     from recorder.compliance.retention import prune
     from recorder.events import format_time
     from recorder.output.text import counted
     from recorder.store import EventStore
 
     with EventStore(db_url) as store:
-        report = prune(store, older_than, dry_run=dry_run, actor=actor, reason=reason)
+        now = datetime.now(UTC).replace(tzinfo=None)  # one cutoff for the preview and the removal
+        report = prune(store, older_than, dry_run=True, actor=actor, reason=reason, now=now)
+        if not dry_run:
+            # Show what goes and ask (at a terminal) or require --yes; then remove only what was shown.
+            _confirm([f"{p.session_id}: {counted(p.events, 'event')}, last activity {format_time(p.last_activity)}"
+                      for p in report.pruned],
+                     f"Remove these {counted(len(report.pruned), 'session')} from the log? This cannot be undone",
+                     yes or not report.pruned)
+            report = prune(store, older_than, dry_run=False, actor=actor, reason=reason, now=now,
+                           only={p.session_id for p in report.pruned})
     if fmt == "json":
         _print_json(report.to_json())
         return
@@ -778,9 +962,9 @@ def audit_command(db_url: str, session_id: str | None, fmt: str) -> None:
     """The compliance audit trail: every legal hold, release and prune — who, when, why, and what was removed
     (json: the full details, with counts and chain heads)."""
     from recorder.output import listings
-    from recorder.store import ComplianceStore, EventStore
+    from recorder.store import ComplianceStore, open_read_only
 
-    with EventStore(db_url) as store:
+    with open_read_only(db_url) as store:
         entries = ComplianceStore(store).audit_entries(session_id)
     if fmt == "json":
         _print_json(listings.audit_json(entries))
@@ -1128,7 +1312,7 @@ def analytics_report(db_url: str, analytics_db: str | None, no_update: bool, sin
 @cli.command()
 @db_option
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the emulated sessions.")
-@click.option("--live-interval", type=click.FloatRange(min=0.001), default=0.05, show_default=True,
+@click.option("--live-interval", type=FiniteFloat(min=0.001), default=0.05, show_default=True,
               metavar="SECONDS", help="Pace of the live session (seconds between its steps).")
 def demo(db_url: str, seed: int, live_interval: float) -> None:
     """The whole job offline, in one command: start the API emulator, record its sessions (finished ones by

@@ -67,7 +67,7 @@ def run_demo(
             if observer is not None:
                 observer.clear()
             skipped = sum(1 for o in report.sessions if o.skipped)
-            say(f"recorded {len(report.sessions)} sessions: {report.events_added:,} new events"
+            say(f"recorded {len(report.sessions)} sessions: {report.events_added:,} new stream events"
                 + (f" ({skipped} already complete in the log)" if skipped else ""))
             failed = report.failed
             if failed:

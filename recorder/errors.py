@@ -15,9 +15,11 @@ as a traceback.
     ├── IntegrityViolation         the log fails verification (tampered, truncated, reordered), or a bundle does
     ├── OutputError                cannot write an output file or directory (an export, an anchor)
     ├── ApiError                   the Managed Agents API refused or failed beyond retrying
-    │   └── AuthError              the API key is missing or rejected
+    │   ├── AuthError              the API key is missing or rejected
+    │   └── StreamStopped          one stream cannot go on (unstorable event, looping cursor)
     ├── LeaseLost                  another recorder took over a session this one was recording
-    └── DeadlineReached            the wall-clock deadline ran out (exit 3; what was recorded is committed)
+    ├── DeadlineReached            the wall-clock deadline ran out (exit 3; what was recorded is committed)
+    └── Terminated                 stopped by SIGTERM (exit 143 = 128 + 15; what was recorded is committed)
 """
 
 from __future__ import annotations
@@ -81,3 +83,16 @@ class LeaseLost(RecorderError):
 
 class DeadlineReached(RecorderError):
     exit_code = 3
+
+
+class StreamStopped(ApiError):
+    """One stream cannot be recorded further (an event that cannot be stored, a cursor leading back to itself);
+    the message names the stream and the event or cursor. The run goes on with the others and exits 1."""
+
+
+class Terminated(RecorderError):
+    """SIGTERM (systemd, Docker, kill) stopped the run, handled like Ctrl-C: what was recorded is committed, the
+    leases are released and the audit row says so. Exit 143 (128 + SIGTERM), the status a shell reports for a
+    process killed by SIGTERM, so supervisors read it as "stopped by a signal"; distinct from 130 (Ctrl-C)."""
+
+    exit_code = 143

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from recorder.jsontext import one_line
+
 SURROGATE_PREFIX = "~sha256:"
 
 
@@ -64,7 +66,10 @@ def parse_time(value: Any) -> datetime | None:
         except ValueError:
             return None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # a year-1 or year-9999 time with an offset: not a usable index value
+            return None
     return parsed
 
 
@@ -88,26 +93,71 @@ class RawEvent:
     type: str
     processed_at: datetime | None
     payload: str
+    scrubbed: str | None = None  # JSON list of the JSON pointers whose secrets were replaced (recorder.ingest.scrub)
 
     @property
     def data(self) -> dict[str, Any]:
         return json.loads(self.payload)
 
 
+ID_LIMIT = 255  # characters of the indexed id/key/type columns (VARCHAR(255) on PostgreSQL)
+ID_HASH_PREFIX = "~id-sha256:"  # keys of ids that are not plain strings, or too long for the column
+ID_JSON_PREFIX = "~id:"  # keys of short non-string ids (a number 12345 -> "~id:12345", never the string's key)
+
+
+def event_key_for(event_id: Any) -> str | None:
+    """The key an id gives an event inside its stream (None: no usable id; the caller derives a surrogate).
+
+    A plain string id of up to 255 characters is its own key (what every log written before this rule holds).
+    Anything else gets a key that no plain string id can have: ``~id:`` and the JSON of a short number (so
+    ``12345`` and ``"12345"`` are two keys), or ``~id-sha256:`` and the sha256 of the id's JSON for long ids,
+    ids beginning with ``~`` and other values. The full id always stays in the payload."""
+    if event_id is None or event_id == "":
+        return None
+    if isinstance(event_id, str):
+        if len(event_id) <= ID_LIMIT and not event_id.startswith("~") and display_text(event_id) == event_id:
+            return event_id
+    elif isinstance(event_id, int | float) and not isinstance(event_id, bool):
+        text = dump_json(event_id)
+        if len(text) + len(ID_JSON_PREFIX) <= ID_LIMIT:
+            return ID_JSON_PREFIX + text
+    return ID_HASH_PREFIX + hashlib.sha256(dump_json(event_id).encode("utf-8")).hexdigest()
+
+
+def _column_text(value: Any) -> str:
+    """An id or type as its indexed column holds it: text, display-safe, at most ID_LIMIT characters."""
+    if value is None:
+        return ""
+    text = display_text(value if isinstance(value, str) else dump_json(value)) or ""
+    return text[:ID_LIMIT]
+
+
 def raw_event(obj: dict[str, Any], session_id: str, thread_id: str | None = None, text: str | None = None) -> RawEvent:
     """Wrap one event object as delivered by the API (a list page item or an SSE ``data:``).
 
     ``text``, the object's JSON exactly as it arrived, is kept as the payload when it is one line (NDJSON-safe);
-    otherwise, or without it, the object is serialized compactly."""
+    otherwise, or without it, the object is serialized compactly. A :class:`recorder.jsontext.PartialObject` (valid
+    JSON that ``json`` refuses: hostile nesting, huge numbers) always keeps its text, made one line if need be.
+
+    Index columns hold what can be extracted: ``event_id`` and ``type`` cut to 255 characters, ``event_key`` per
+    :func:`event_key_for`; the payload keeps the full values."""
     if not isinstance(obj, dict):
         raise ValueError(f"an event must be a JSON object, got {type(obj).__name__}")
-    payload = text if text is not None and "\n" not in text and "\r" not in text else dump_json(obj)
-    event_id = obj.get("id")
-    event_id = display_text(event_id) or "" if event_id is not None else ""
+    whole = getattr(obj, "text", None)  # a PartialObject's text
+    if whole is not None:
+        text = text if text is not None else whole
+        payload = text if "\n" not in text and "\r" not in text else one_line(text)
+    else:
+        payload = text if text is not None and "\n" not in text and "\r" not in text else dump_json(obj)
+    raw_id = obj.get("id")
+    event_id = _column_text(raw_id)
     event_type = obj.get("type")
-    event_type = display_text(event_type) or "" if isinstance(event_type, str) else ""
-    # From the canonical form, not the text: the same event may arrive formatted differently (page, stream).
-    key = event_id or SURROGATE_PREFIX + hashlib.sha256(dump_json(obj).encode("utf-8")).hexdigest()
+    event_type = _column_text(event_type) if isinstance(event_type, str) else ""
+    key = event_key_for(raw_id)
+    if key is None:
+        # From the canonical form, not the text: the same event may arrive formatted differently (page, stream).
+        canonical = one_line(payload) if whole is not None else dump_json(obj)
+        key = SURROGATE_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     return RawEvent(
         session_id=session_id,
         thread_id=thread_id,

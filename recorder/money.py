@@ -46,3 +46,32 @@ def minor_units(amount: Decimal, currency: str = "USD") -> str:
     """An amount in major units as the API writes it: an integer string of minor units (rounded half up)."""
     exponent = CURRENCY_EXPONENTS.get(currency, 2)
     return str(int(amount.scaleb(exponent).quantize(Decimal(1), rounding="ROUND_HALF_UP")))
+
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+MAX_DECIMALS = 6  # list costs and estimates are kept to the micro unit
+
+
+def format_money(amount: Any, currency: str | None = "USD") -> str:
+    """An amount in major units for people, in the one format every output uses (tables, transcripts, HTML).
+
+    The currency's symbol before the number for USD, EUR, GBP and JPY (``$1,234.50``, ``€0.32``), else its code
+    after it (``12.00 CHF``); no currency means the API's USD. Thousands separators; the currency's minor units
+    (two decimals for most) when the amount is exact to them, else every significant decimal up to six
+    (``$0.105944``), so a sub-cent cost is never shown as zero. Not a number: ``—``.
+    """
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return "—"
+    if not value.is_finite():
+        return "—"
+    code = (currency or "USD").upper()
+    minor = CURRENCY_EXPONENTS.get(code, 2)
+    value = value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
+    exponent = int(value.normalize().as_tuple().exponent)
+    decimals = max(minor, -exponent)  # the minor units, or more when the amount has more
+    text = f"{abs(value):,.{decimals}f}"
+    sign = "-" if value < 0 else ""
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {code}"

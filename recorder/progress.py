@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from recorder.ingest.budget import RequestBudget
@@ -37,6 +38,11 @@ class Counting(Observer):
         if self.request_budget is None:
             return ""
         return f" · {self.request_budget.recent_rpm():,}/{self.request_budget.rpm:,.0f} req/min"
+        self.on_finished: Callable[[SessionOutcome], None] | None = None  # e.g. print the session's line
+        self.run_id: int | None = None
+
+    def run_started(self, run_id: int | None) -> None:
+        self.run_id = run_id
 
     def session_started(self, session_id: str, mode: str) -> None:
         self.running += 1
@@ -45,6 +51,9 @@ class Counting(Observer):
         self.finished += 1
         if outcome.mode is not None:
             self.running = max(0, self.running - 1)
+        if self.on_finished is not None:
+            self.clear()
+            self.on_finished(outcome)
 
     def events_added(self, count: int) -> None:
         self.events += count
@@ -72,6 +81,10 @@ class Quiet(Counting):
         super().notice(text)
         if self.verbose:
             print(f"recorder: {text}", file=self.stream, flush=True)
+
+    def warning(self, text: str) -> None:
+        super().notice(text)
+        print(f"recorder: {text}", file=self.stream, flush=True)
 
 
 class Terminal(Counting):

@@ -33,10 +33,11 @@ import asyncio
 import contextlib
 import getpass
 import os
+import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +45,18 @@ from typing import Any
 import anthropic
 
 from recorder import __version__
-from recorder.errors import ApiError, DeadlineReached, LeaseLost, RecorderError
+from recorder.errors import (
+    ApiError,
+    DeadlineReached,
+    LeaseLost,
+    RecorderError,
+    StoreError,
+    StoreFull,
+    StoreReadOnly,
+    StoreUnavailable,
+    StreamStopped,
+    Terminated,
+)
 from recorder.ingest.api import Api
 from recorder.ingest.budget import DEFAULT_MAX_RPM, RequestBudget
 from recorder.ingest.deadline import Deadline
@@ -62,12 +74,12 @@ from recorder.ingest.lifecycle import (
 from recorder.ingest.poll import DEFAULT_PAGE_SIZE, catch_up
 from recorder.ingest.retry import RetryPolicy
 from recorder.ingest.scrub import scrub
-from recorder.ingest.sink import StreamSink
+from recorder.ingest.sink import DEFAULT_OVERLAP, StreamSink
 from recorder.ingest.stream import follow
 from recorder.ingest.webhooks import WebhookListener
 from recorder.ingest.writer import LogWriter
 from recorder.service import Service
-from recorder.store import EventStore, Lease, Leases
+from recorder.store import EventStore, Lease, Leases, pruned_sessions
 
 MODES = ("auto", "stream", "poll")
 STREAMS_AT_ONCE = 4  # per session, when catching up by poll
@@ -91,6 +103,9 @@ class RecordOptions:
     statuses: tuple[str, ...] = ()
     created_after: datetime | None = None
     refresh: bool = False
+    overlap: float = DEFAULT_OVERLAP  # seconds the session stream's catch-ups re-read (see recorder.ingest.sink)
+    catchup_interval: float = 30.0  # stream mode: seconds between checks of the status and catch-ups from history
+    include_pruned: bool = False  # with discovery: record sessions pruned from the log (tombstoned) again
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     settle: float = DEFAULT_SETTLE  # quiet seconds after an idle (not requires_action) before a session is settled
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL  # --all --follow: seconds between sessions.list sweeps
@@ -153,6 +168,7 @@ class RunReport:
 class Observer:
     """What a recording run tells the person or program watching it. The default says nothing."""
 
+    def run_started(self, run_id: int | None) -> None: ...
     def session_started(self, session_id: str, mode: str) -> None: ...
     def session_finished(self, outcome: SessionOutcome) -> None: ...
     def events_added(self, count: int) -> None: ...
@@ -160,6 +176,10 @@ class Observer:
     def notice(self, text: str) -> None: ...
     def budget(self, budget: RequestBudget) -> None:
         """The run's request budget (its rate may be shown)."""
+
+    def warning(self, text: str) -> None:
+        """A notice the person must see even when notices are not shown (one line)."""
+        self.notice(text)
 
     def clear(self) -> None:
         """Take down anything drawn on the terminal, before other output."""
@@ -187,13 +207,15 @@ class SessionRecorder:
         self.thread_tasks: dict[str, asyncio.Task[None]] = {}
         self.snapshot_due = asyncio.Event()
         self.threads_due = asyncio.Event()
+        self.stopped: dict[str | None, str] = {}  # streams that cannot go on (StreamStopped), with why
 
     # ------------------------------------------------------------------------------------ plumbing
 
     def _sink(self, thread_id: str | None) -> StreamSink:
         if thread_id not in self.sinks:
             self.sinks[thread_id] = StreamSink(
-                self.session_id, thread_id, self.writer, self.lease, on_events=self._seen
+                self.session_id, thread_id, self.writer, self.lease, on_events=self._seen,
+                overlap=self.options.overlap,
             )
         return self.sinks[thread_id]
 
@@ -215,6 +237,14 @@ class SessionRecorder:
                 self.snapshot_due.set()
             if kind == "session.thread_created":
                 self.threads_due.set()
+
+    async def _contained(self, thread_id: str | None, work: Awaitable[object]) -> None:
+        """Run one stream's work; a StreamStopped (an unstorable event, a looping cursor) costs that stream only:
+        it is noted, and the session's other streams go on. The session then ends with that error."""
+        try:
+            await work
+        except StreamStopped as err:
+            self.stopped.setdefault(thread_id, str(err))
 
     async def _take_lease(self) -> Lease | None:
         """The session's lease. Another live recorder holding it: with ``follow``, wait to take over (it may
@@ -303,6 +333,18 @@ class SessionRecorder:
                 await self._mark_deleted()
             else:
                 self.outcome.error = str(err)
+        except (StoreUnavailable, StoreFull, StoreReadOnly):
+            raise  # the log itself is gone: the run cannot go on
+        except StoreError as err:  # this session's data could not be stored: it fails, the others go on
+            self.outcome.error = str(err)
+        except Exception as err:  # a defect must cost this session, named in one line, not the whole run
+            first = str(err).splitlines()[0][:200] if str(err) else ""
+            self.outcome.error = f"unexpected {type(err).__name__}: {first} (please report this)"
+        finally:
+            if self.stopped and not self.outcome.error:
+                first, *more = self.stopped.values()
+                self.outcome.error = first + (f" (and {len(more)} more streams stopped)" if more else "")
+                self.outcome.complete = False
         return self.outcome
 
     async def _deleted_upstream(self) -> bool:
@@ -392,7 +434,7 @@ class SessionRecorder:
         if self.terminated.is_set() and not ended_before:
             await self._snapshot()  # the status changed while we recorded
         await self._files()
-        if self.terminated.is_set():
+        if self.terminated.is_set() and not self.stopped:
             await self._mark_complete()
         await self._mark_state()
 
@@ -442,8 +484,10 @@ class SessionRecorder:
         limiter = asyncio.Semaphore(STREAMS_AT_ONCE)
 
         async def one(thread_id: str | None) -> None:
+            if thread_id in self.stopped:
+                return
             async with limiter:
-                await catch_up(self.api, self._sink(thread_id), self.options.page_size)
+                await self._contained(thread_id, catch_up(self.api, self._sink(thread_id), self.options.page_size))
 
         tasks = [asyncio.ensure_future(one(None))]
         try:
@@ -458,7 +502,7 @@ class SessionRecorder:
             if self.snapshot_due.is_set():
                 self.snapshot_due.clear()
                 await self._snapshot()
-            if self.stop.is_set():
+            if self.stop.is_set() or None in self.stopped:  # (a stopped session stream shows no end)
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.options.poll_interval):
@@ -470,14 +514,14 @@ class SessionRecorder:
 
         def start_thread(thread_id: str) -> None:
             if thread_id not in self.thread_tasks:
-                self.thread_tasks[thread_id] = asyncio.ensure_future(
-                    follow(self.api, self._sink(thread_id), self.stop, page_size=self.options.page_size,
-                           on_drop=on_drop)
-                )
+                self.thread_tasks[thread_id] = asyncio.ensure_future(self._contained(thread_id, follow(
+                    self.api, self._sink(thread_id), self.stop, page_size=self.options.page_size,
+                    on_drop=on_drop)))
 
-        session_task = asyncio.ensure_future(
-            follow(self.api, self._sink(None), self.stop, page_size=self.options.page_size, on_drop=on_drop)
-        )
+        session_task = asyncio.ensure_future(self._contained(None, follow(
+            self.api, self._sink(None), self.stop, page_size=self.options.page_size, on_drop=on_drop)))
+        watcher = asyncio.ensure_future(self._watch_status())
+        self.thread_tasks["\0watcher"] = watcher  # waited on and cancelled with the thread tasks
         try:
             for thread_id in await self._threads():
                 start_thread(thread_id)
@@ -501,6 +545,8 @@ class SessionRecorder:
                     self.snapshot_due.clear()
                     await self._snapshot()
             session_task.result()
+            if None in self.stopped:
+                self.stop.set()  # the session stream cannot go on: end the others (each with a last catch-up)
             for thread_id in await self._threads():  # threads created at the very end
                 start_thread(thread_id)
             await asyncio.gather(*self.thread_tasks.values())
@@ -509,6 +555,25 @@ class SessionRecorder:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(session_task, *self.thread_tasks.values(), return_exceptions=True)
+
+    async def _watch_status(self) -> None:
+        """Stream mode's backstop. A stream may stall (heartbeats only) while the session goes on or stops: every
+        ``catchup_interval`` seconds, ask for the session's status (a closed session stops the streams, see
+        :meth:`_snapshot`) and catch every stream up from history. Ends when following stops, or when the session
+        stream itself was stopped (nothing more can be followed)."""
+        while not self.stop.is_set() and None not in self.stopped:
+            try:
+                async with asyncio.timeout(self.api.deadline.bound(self.options.catchup_interval)):
+                    await self.stop.wait()
+                return
+            except TimeoutError:
+                self.api.deadline.check()
+            await self._snapshot()
+            if self.stop.is_set():
+                return
+            for thread_id, sink in list(self.sinks.items()):
+                if thread_id not in self.stopped:
+                    await self._contained(thread_id, catch_up(self.api, sink, self.options.page_size))
 
     async def _mark_complete(self) -> None:
         """The session is closed (terminated or archived) and every stream was read to its end: later runs need
@@ -547,7 +612,7 @@ class Recorder:
             self.deadline,
             request_timeout=self.options.request_timeout,
             policy=self.options.retry,
-            on_retry=lambda what, why, wait: self.observer.notice(f"{what}: {why}; retrying in {wait:.1f} s"),
+            on_retry=self._retrying,
             budget=self.budget,
         )
         self.leases = Leases(store, ttl=self.options.lease_seconds)
@@ -555,6 +620,19 @@ class Recorder:
         self.serving = False  # running as the service (--all --follow)
         self.writer: LogWriter
         self.report: RunReport
+        self._warned_connect = False
+        self.stop_reason: str | None = None
+        self.pruned_skipped: set[str] = set()  # why the run was cancelled from outside ("SIGTERM"), if it was
+
+    def _retrying(self, what: str, why: str, wait: float) -> None:
+        """A retry is a notice; the first connection failure of a run is a warning, shown even when notices are
+        not: a wrong ANTHROPIC_BASE_URL must not mean a minute of silence."""
+        text = f"{what}: {why}; retrying in {wait:.1f} s"
+        if why.startswith("cannot connect") and not self._warned_connect:
+            self._warned_connect = True
+            self.observer.warning(text + " (is ANTHROPIC_BASE_URL right?)")
+        else:
+            self.observer.notice(text)
 
     async def run(self, session_ids: Sequence[str] = (), *, discover: bool = False) -> RunReport:
         """Record the given sessions (and, with ``discover``, every session the API lists)."""
@@ -569,6 +647,7 @@ class Recorder:
         )
         self.writer = LogWriter(self.store, run_id, self.leases)
         self.report = RunReport(run_id)
+        self.observer.run_started(run_id)
         outcome, error = "ok", None
         try:
             await self._run(list(dict.fromkeys(session_ids)), discover)
@@ -576,10 +655,15 @@ class Recorder:
             outcome, error = "deadline", str(err)
             raise
         except asyncio.CancelledError:
-            outcome, error = "interrupted", "interrupted"
+            outcome = "interrupted"
+            error = f"terminated by {self.stop_reason}" if self.stop_reason else "interrupted"
             raise
         except RecorderError as err:
             outcome, error = "error", str(err)
+            raise
+        except BaseException as err:  # a defect, or KeyboardInterrupt outside the loop: the audit tells the truth
+            first = str(err).splitlines()[0][:500] if str(err) else ""
+            outcome, error = "error", f"unexpected {type(err).__name__}: {first}"
             raise
         finally:
             if outcome == "ok" and self.report.failed:
@@ -645,6 +729,7 @@ class Recorder:
         without filters, every session the log knows as live that the list no longer shows (deleted upstream?)."""
         known = await self.writer.states()
         listed: set[str] = set()
+        candidates: list[str] = []
         async for session in self.api.list_sessions(include_archived=True, **self._list_filters()):
             session_id = session.get("id")
             if not isinstance(session_id, str) or not session_id:
@@ -653,13 +738,29 @@ class Recorder:
             if unchanged(session, known.get(session_id)) and not self.options.refresh:
                 self.report.unchanged += 1
             else:
-                start(session_id)
+                candidates.append(session_id)
         if not self.options.statuses and self.options.created_after is None:
             in_log = await asyncio.to_thread(self.store.session_ids)
             for session_id in dict.fromkeys([*known, *in_log]):
                 state = known.get(session_id)
                 if session_id not in listed and (state is None or state.state not in ("deleted", CLOSED)):
-                    start(session_id)
+                    candidates.append(session_id)
+        for session_id in await self.admit(candidates):
+            start(session_id)
+
+    async def admit(self, session_ids: list[str]) -> list[str]:
+        """Of sessions found by listing (or named by a webhook), those to record: a session pruned from the log
+        (tombstoned by its prune audit entry) only with ``include_pruned``; the skipped ones are said once."""
+        if self.options.include_pruned or not session_ids:
+            return session_ids
+        pruned = await asyncio.to_thread(pruned_sessions, self.store, session_ids)
+        skipped = [sid for sid in session_ids if sid in pruned and sid not in self.pruned_skipped]
+        if skipped:
+            self.pruned_skipped.update(skipped)
+            self.observer.warning(
+                f"skipped {len(skipped)} session{'s' if len(skipped) != 1 else ''} pruned from the log "
+                f"(e.g. {skipped[0]}); name them or pass --include-pruned to record them again")
+        return [sid for sid in session_ids if sid not in pruned]
 
     async def _serve(self) -> None:
         """``--all --follow``: the service (see :mod:`recorder.service`), until the deadline or a signal."""
@@ -685,7 +786,7 @@ class Recorder:
         service = Service(
             self.api, self.writer, self.record_one, concurrency=self.options.concurrency,
             sweep_interval=self.options.sweep_interval, list_filters=self._list_filters(), listener=listener,
-            notice=self.observer.notice,
+            notice=self.observer.notice, admit=self.admit,
         )
         if listener is not None:
             listener.notify = service.wake_threadsafe
@@ -767,14 +868,48 @@ def run_recording(
     observer: Observer | None = None,
     client_factory: Callable[[], anthropic.AsyncAnthropic] = make_client,
 ) -> RunReport:
-    """Synchronous entry point (the CLI's): run a recording to its end, its deadline, or Ctrl-C."""
+    """Synchronous entry point (the CLI's): run a recording to its end, its deadline, Ctrl-C or SIGTERM.
+
+    SIGTERM is handled like Ctrl-C: the run is cancelled, every batch handed to the store commits, leases are
+    released, the audit row says ``interrupted`` ("terminated by SIGTERM"), and :class:`Terminated` is raised."""
 
     async def main() -> RunReport:
         client = client_factory()
+        recorder: Recorder | None = None
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        signalled: list[str] = []
+
+        def on_sigterm() -> None:
+            if not signalled and task is not None:
+                signalled.append("SIGTERM")
+                if recorder is not None:
+                    recorder.stop_reason = "SIGTERM"
+                task.cancel()
+
+        previous = signal.getsignal(signal.SIGTERM)
+        handled = _handle_signal(loop, signal.SIGTERM, on_sigterm)
         try:
             recorder = Recorder(store, client, options, observer=observer)
             return await recorder.run(session_ids, discover=discover)
+        except asyncio.CancelledError:
+            if signalled:
+                raise Terminated("terminated by SIGTERM") from None
+            raise
         finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGTERM)  # (which sets SIG_DFL: put the caller's back)
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
             await client.close()
 
     return asyncio.run(main())
+
+
+def _handle_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[], None]) -> bool:
+    """Install a signal handler on the loop if this thread may (the main thread, a platform with signals)."""
+    try:
+        loop.add_signal_handler(signum, handler)
+    except (ValueError, RuntimeError, NotImplementedError):
+        return False
+    return True

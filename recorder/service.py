@@ -50,6 +50,7 @@ class Service:
         list_filters: dict[str, Any] | None = None,
         listener: WebhookListener | None = None,
         notice: Callable[[str], None] = lambda _text: None,
+        admit: Callable[[list[str]], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.api = api
         self.writer = writer
@@ -59,6 +60,7 @@ class Service:
         self.list_filters = list_filters or {}
         self.listener = listener
         self.notice = notice
+        self.admit = admit  # which sessions may be recorded (None: all); e.g. not those pruned from the log
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.queued: set[str] = set()
         self.running: set[str] = set()
@@ -108,6 +110,8 @@ class Service:
         while True:
             session_id = await self.queue.get()
             self.queued.discard(session_id)
+            if self.admit is not None and not await self.admit([session_id]):
+                continue
             self.running.add(session_id)
             began = utcnow()
             try:

@@ -19,7 +19,7 @@ def test_demo_records_then_shows_a_transcript_and_usage(tmp_path: Path) -> None:
     first = CliRunner().invoke(cli, ["demo", "--db", url, "--live-interval", "0.01"])
     assert first.exit_code == 0, first.output
     out = first.stdout
-    recorded = re.search(r"recorded (\d+) sessions: ([\d,]+) new events", out)
+    recorded = re.search(r"recorded (\d+) sessions: ([\d,]+) new (stream )?events", out)
     assert recorded and recorded.group(1) == str(SESSIONS) and int(recorded.group(2).replace(",", "")) > 1000
     assert "## Transcript of sesn_" in out and "# Fix the red CI on main" in out and "**Model requests:**" in out
     assert "## Usage by session" in out and "TOTAL" in out

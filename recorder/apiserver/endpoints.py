@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -222,18 +223,21 @@ class Endpoints:
     def list_events(self, session_id: str, thread_id: str | None = None) -> None:
         stream_key = thread_id or session_id
         query, limit = self._event_query(stream_key)
-        self.source.session(session_id)  # 404 before anything else
-        records = list(islice(self.source.events(session_id, thread_id, query), limit + 1))
+        session = self.source.session(session_id)  # 404 before anything else
+        records = list(islice(self._visible(session, thread_id, query), limit + 1))
         page = records[:limit]
         next_page = None
         if len(records) > limit:
             position = _resume_position(page, query, self.out.plan.duplicate)
             if position is not None and position != query.after:
                 next_page = encode_cursor({"k": "events", "s": stream_key, "o": query.order, "p": position})
+        if self.out.plan.loop_cursor and next_page is not None and self._one("page"):
+            next_page = self._one("page")  # data fault: the cursor leads back to this very page
         parts = [b'{"data":[']
         cut = None
         for n, record in enumerate(page):
-            item = (b"," if n else b"") + record.json.encode()
+            text = record.json if self.out.plan.rewrite is None else self.out.plan.rewrite(record.json)
+            item = (b"," if n else b"") + text.encode()
             if self.out.plan.drop_after is not None and n == self.out.plan.drop_after:
                 cut = sum(len(p) for p in parts) + len(item) // 2
             parts.append(item)
@@ -248,7 +252,17 @@ class Endpoints:
         if thread_id is not None:
             self.source.thread(session_id, thread_id)
         subscription = self.source.subscribe(session_id, thread_id)
-        stream_events(self.out, subscription, heartbeat=self.context.heartbeat, stopping=self.context.stopping)
+        stream_events(self.out, subscription, heartbeat=self.context.heartbeat, stopping=self.context.stopping,
+                      session_stream=thread_id is None)
+
+    def _visible(self, session: dict[str, Any], thread_id: str | None, query: EventQuery) -> Iterator[EventRecord]:
+        """The stream's records for a list, without those the plan still hides (a data fault)."""
+        records = self.source.events(session["id"], thread_id, query)
+        hidden = self.out.plan.hidden
+        if hidden is None or thread_id is not None:
+            return iter(records)
+        status = session.get("status")
+        return (r for r in records if not hidden(r.json, r.processed_at, status))
 
     # ------------------------------------------------------------------------------------ files
 

@@ -18,7 +18,7 @@ PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 
 
 def stream_events(out: Responder, subscription: Subscription, *, heartbeat: float,
-                  stopping: threading.Event) -> None:
+                  stopping: threading.Event, session_stream: bool = True) -> None:
     """Write ``subscription``'s events to ``out`` until it finishes (see the module docstring)."""
     plan = out.plan
     if plan.heartbeat_only:
@@ -41,7 +41,10 @@ def stream_events(out: Responder, subscription: Subscription, *, heartbeat: floa
                     out.chunk(PING)
                     last_beat = time.monotonic()
                 continue
-            frame = f"event: {record.type}\ndata: {record.json}\n\n".encode()
+            if plan.held_back is not None and session_stream and plan.held_back(record.json):
+                continue  # a data fault: this event never comes on the stream (lists show it later)
+            text = record.json if plan.rewrite is None else plan.rewrite(record.json)
+            frame = f"event: {record.type}\ndata: {text}\n\n".encode()
             if plan.drop_after is not None and sent >= plan.drop_after:
                 out.chunk(frame, partial=len(frame) // 2)
                 out.abort()

@@ -16,30 +16,25 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from recorder import options
 from recorder.errors import ConfigError
 from recorder.events import format_time
 from recorder.store import ComplianceStore, EventStore, Hold, PrunedSession, utcnow
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_DURATION = re.compile(r"(\d+)\s*([smhdwy])")
-
 
 def parse_duration(text: str) -> timedelta:
-    """``90d``, ``12h``, ``2w``, ``1y`` (365 days), ``30m`` (minutes), ``45s``, or a sum such as ``1y30d``."""
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not parts or _DURATION.sub("", cleaned).strip():
-        raise ConfigError(f"bad duration {text!r}: use a number and a unit (s, m, h, d, w, y), e.g. 90d or 1y")
-    seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
-        raise ConfigError(f"bad duration {text!r}: it must be longer than zero")
-    return timedelta(seconds=seconds)
+    """``90d``, ``12h``, ``2w``, ``1y`` (365 days), ``30m`` (minutes), ``45s``, or a sum such as ``1y30d``
+    (the rule lives in :func:`recorder.options.duration`)."""
+    try:
+        return options.duration(text)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def default_actor() -> str:
@@ -86,8 +81,12 @@ def prune(
     actor: str | None = None,
     reason: str | None = None,
     now: datetime | None = None,
+    only: Collection[str] | None = None,
 ) -> PruneReport:
-    """Remove (``dry_run``: list) every session whose last activity is older than ``older_than``, unless held."""
+    """Remove (``dry_run``: list) every session whose last activity is older than ``older_than``, unless held.
+
+    ``only``: never touch a session outside these (the ones a person was shown and confirmed; pass the dry run's
+    ``now`` too, so the cutoff is the same)."""
     age = parse_duration(older_than)
     now = now or utcnow()
     cutoff = now - age
@@ -96,7 +95,7 @@ def prune(
     compliance = ComplianceStore(store)
     report = PruneReport(older_than, cutoff, dry_run)
     for activity in compliance.activity():
-        if activity.last_activity >= cutoff:
+        if activity.last_activity >= cutoff or (only is not None and activity.session_id not in only):
             continue
         if activity.held:
             report.held.append(activity.session_id)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from recorder import jsontext
 from recorder.compliance.anchor import Anchor, compare
 from recorder.compliance.report import KIND_ORDER, Problem, StreamHead, VerifyReport
 from recorder.errors import NotFound
@@ -63,6 +63,7 @@ from recorder.store import (
     StreamRow,
     chain,
     entry_is_intact,
+    open_read_only,
     stream_key,
 )
 
@@ -266,12 +267,12 @@ def _derived_problem(row: EventColumns | ScannedEvent, streams: dict[int, Stream
     if isinstance(payload, bytes | bytearray | memoryview):
         payload = bytes(payload).decode("utf-8", "replace")
     try:
-        expected = raw_event(json.loads(payload), session_id, thread_id)
-    except ValueError:
+        expected = raw_event(jsontext.loads(payload), session_id, thread_id)
+    except (ValueError, RecursionError):
         return "payload is not a JSON object"
     if event_id != expected.event_id:
         return f"event_id column is {event_id!r}, the payload's id is {expected.event_id!r}"
-    key = expected.event_id or SURROGATE_PREFIX + digest
+    key = expected.event_key if expected.event_id else SURROGATE_PREFIX + digest
     if event_key != key:
         return f"event_key column is {event_key!r}, expected {key!r}"
     if type_ != expected.type:
@@ -351,6 +352,28 @@ def _check_audit(report: VerifyReport, entries: list[AuditEntry], ranges: Sequen
                                 "(pruned ranges edited)", prune.session_id))
 
 
+def _check_holds(entries: list[AuditEntry], held: set[str], wanted: Sequence[str] | None, checker: _Checker) -> None:
+    """The legal holds in the table are exactly those the audit trail's holds and releases leave in force: a hold
+    row deleted behind the recorder's back (the triggers bypassed) is a problem, and so is one never audited."""
+    in_force: dict[str, int] = {}
+    for entry in entries:
+        if entry.session_id is None:
+            continue
+        if entry.action == "hold":
+            in_force[entry.session_id] = entry.audit_id
+        elif entry.action == "release":
+            in_force.pop(entry.session_id, None)
+    scope = None if wanted is None else set(wanted)
+    for session_id, audit_id in sorted(in_force.items()):
+        if session_id not in held and (scope is None or session_id in scope):
+            checker.add(Problem("hold", f"the legal hold of audit entry {audit_id} has vanished without a release "
+                                "(legal_holds row deleted)", session_id))
+    for session_id in sorted(held - set(in_force)):
+        if scope is None or session_id in scope:
+            checker.add(Problem("hold", "a legal hold the audit trail does not record (legal_holds row inserted "
+                                "behind the recorder)", session_id))
+
+
 def _details(entry: AuditEntry) -> dict[str, Any]:
     try:
         data = entry.data
@@ -419,6 +442,7 @@ def verify(store: EventStore, session_ids: Sequence[str] | None = None, *, ancho
                 checker.add(Problem("guard", f"retention_guard still lists session {session_id} (audit entry "
                                     f"{audit_id}): a bypass of the append-only triggers was committed"))
             _check_audit(report, entries, ranges, checker)
+        _check_holds(entries, reader.held_sessions(), wanted, checker)
         _check_files(report, reader, wanted, checker)
         _check_snapshots(report, reader, wanted, checker)
         report.heads = [
@@ -499,7 +523,7 @@ class _RangeResult:
 def _verify_range(url: str, first: int, last: int, streams: list[StreamRow], pruned: list[tuple[int, int]],
                   log_head: int, targets: dict[int, int]) -> _RangeResult:
     """A worker: check the events at positions first..last (in a process of its own)."""
-    with EventStore(url, check_schema=False) as store, ThreadPoolExecutor(1) as pool:
+    with open_read_only(url, check_schema=False) as store, ThreadPoolExecutor(1) as pool:
         compliance = ComplianceStore(store)
         sqlite = compliance.dialect == "sqlite"
         report = VerifyReport("log", [])

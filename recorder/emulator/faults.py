@@ -25,6 +25,22 @@ A spec is a comma-separated list of ``NAME[=VALUE]`` items, e.g. ``"drop_after=5
                        ``session_events`` (the session stream's list and stream) or ``thread_events`` (threads')
 =====================  =============================================================================================
 
+Data faults (issue 14): what the API *says* is wrong, not how it is delivered. They touch the events whose id
+:func:`touched` picks (one in ``every``), the same way on every list page and stream (so a touched event has one
+text: :func:`rewrite_event` gives it, for tests' truth too), are never used up by ``times`` and follow ``on``:
+
+=====================  =============================================================================================
+``skew=S``             touched events show ``processed_at`` S seconds off (S may be negative): a timestamp ahead
+                       of (or behind) its place in the list; lists still filter and order by the true time
+``late=S``             touched events of the session stream become visible in its list only S seconds after they
+                       happened (at once when the session has terminated), with their earlier time; streams never
+                       carry them
+``hostile``            touched events carry one more member the ``json`` module refuses: 3,000-deep nesting or a
+                       5,000-digit integer (valid JSON all the same)
+``loop_cursor``        an event list page asked for with a cursor answers with that same cursor as ``next_page``
+``every=K``            which events the data faults touch: one in K by their id's digest (default 5)
+=====================  =============================================================================================
+
 Status faults are served in the order rate_limit, overloaded, server_error (``rate_limit=1,server_error=1``
 gives a 429, then a 500, then success). Faults are set per session or globally (applying to every request,
 including the session list); both apply, global first. They can be replaced or cleared at any time; a response
@@ -33,10 +49,14 @@ already in progress keeps the faults it started with.
 
 from __future__ import annotations
 
+import re
 import threading
-from dataclasses import dataclass, replace
+import zlib
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 
 from recorder.apiserver.shaping import Plan, RequestKind
+from recorder.apiserver.wire import format_micros, now_micros, parse_micros
 from recorder.errors import ConfigError
 
 FOREVER = -1  # a burst count meaning "every request until cleared"
@@ -60,6 +80,12 @@ class Faults:
     slow_first_byte: float | None = None
     times: int | None = None
     on: str = "all"
+    # data faults (see the module docstring); never used up by ``times``
+    skew: float | None = None
+    late: float | None = None
+    hostile: bool = False
+    loop_cursor: bool = False
+    every: int = 5
 
     @classmethod
     def parse(cls, spec: str | None) -> Faults:
@@ -105,6 +131,12 @@ class Faults:
             out.append(f"times={self.times}")
         if self.on != "all":
             out.append(f"on={self.on}")
+        for name in ("skew", "late"):
+            if getattr(self, name) is not None:
+                out.append(f"{name}={_num(getattr(self, name))}")
+        out.extend(name for name in ("hostile", "loop_cursor") if getattr(self, name))
+        if self.every != 5:
+            out.append(f"every={self.every}")
         return ",".join(out)
 
     def has_shaping(self) -> bool:
@@ -184,6 +216,29 @@ def _apply(faults: Faults, name: str, value: str | None) -> None:
             raise ValueError(f"must be one of {', '.join(_ON_VALUES)}")
         faults.on = value
     else:
+        _apply_data_fault(faults, name, value)
+
+
+def _apply_data_fault(faults: Faults, name: str, value: str | None) -> None:
+    if name == "skew":
+        if value is None:
+            raise ValueError("needs a number of seconds")
+        seconds = float(value)
+        if seconds != seconds or abs(seconds) == float("inf"):
+            raise ValueError("must be a finite number of seconds")
+        faults.skew = seconds
+    elif name == "late":
+        faults.late = _seconds(value)
+    elif name in ("hostile", "loop_cursor"):
+        if value is not None:
+            raise ValueError("takes no value")
+        setattr(faults, name, True)
+    elif name == "every":
+        every = _natural(value)
+        if every < 1:
+            raise ValueError("must be at least 1")
+        faults.every = every
+    else:
         raise ValueError("unknown fault")
 
 
@@ -198,8 +253,39 @@ def as_faults(faults: Faults | str | None) -> Faults:
     raise ConfigError(f"faults must be a spec string or a Faults object, not {type(faults).__name__}")
 
 
+@dataclass(frozen=True)
+class DataFaults:
+    """The data faults in force for one response (see the module docstring): what the shaping hooks apply."""
+
+    skew: float | None = None
+    late: float | None = None
+    hostile: bool = False
+    loop_cursor: bool = False
+    every: int = 5
+
+    def labels(self) -> tuple[str, ...]:
+        out = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "every" and value not in (None, False):
+                out.append(f.name if value is True else f"{f.name}={_num(value)}")
+        return tuple(out)
+
+    def plan_fields(self) -> dict[str, object]:
+        """The :class:`~recorder.apiserver.shaping.Plan` hooks that serve these faults."""
+        hooks: dict[str, object] = {"loop_cursor": self.loop_cursor, "data_labels": self.labels()}
+        if self.skew is not None or self.hostile:
+            hooks["rewrite"] = lambda text: rewrite_event(text, self)
+        if self.late is not None:
+            hooks["hidden"] = lambda text, processed_at, status: hidden_late(
+                text, processed_at, self, now_micros(), finished=status not in ("running", "rescheduling"))
+            hooks["held_back"] = lambda text: touched(text, self.every)
+        return hooks
+
+
 _STATUS_ORDER = (("rate_limit", 429), ("overloaded", 529), ("server_error", 500))
 _SHAPING = ("slow_first_byte", "drop_after", "end_after", "heartbeat_only", "trickle", "duplicate")
+_DATA = ("skew", "late", "hostile", "loop_cursor")
 
 
 class FaultBook:
@@ -258,6 +344,14 @@ class FaultBook:
                     shaping.update(chosen)
                     if faults.times is not None and status is None:
                         faults.times -= 1
+            if status is None and kind in ("list", "stream"):
+                data: dict[str, object] = {}
+                for faults in layers:
+                    data.update({n: getattr(faults, n) for n in _DATA if getattr(faults, n) not in (None, False)})
+                    if any(getattr(faults, n) not in (None, False) for n in _DATA):
+                        data["every"] = faults.every
+                if data:
+                    shaping.update(DataFaults(**data).plan_fields())  # type: ignore[arg-type]
             return Plan(status=status, retry_after=retry_after, **shaping)  # type: ignore[arg-type]
 
 
@@ -268,3 +362,45 @@ def _fits(name: str, kind: RequestKind) -> bool:
     if name in ("end_after", "heartbeat_only"):
         return kind == "stream"
     return kind in ("list", "stream")
+
+
+# ------------------------------------------------------------------------------------------ data faults
+
+_ID = re.compile(r'"id":"([^"]*)"')
+_PROCESSED_AT = re.compile(r'"processed_at":"([^"]+)"')
+DEEP = 3_000
+HUGE_DIGITS = 5_000
+
+
+def touched(event_json: str, every: int) -> bool:
+    """Whether the data faults touch this event (one in ``every``, by its id's digest; never one without id)."""
+    match = _ID.search(event_json)
+    return bool(match and match.group(1)) and zlib.crc32(match.group(1).encode()) % every == 0  # type: ignore[union-attr]
+
+
+def rewrite_event(event_json: str, plan: DataFaults | Faults) -> str:
+    """The text a touched event is served with under ``skew`` / ``hostile`` (others: unchanged)."""
+    if (plan.skew is None and not plan.hostile) or not touched(event_json, plan.every):
+        return event_json
+    text = event_json
+    skew = plan.skew
+    if skew is not None:
+        def shift(match: re.Match[str]) -> str:
+            micros = parse_micros(match.group(1)) + int(timedelta(seconds=skew).total_seconds() * 1_000_000)
+            return f'"processed_at":"{format_micros(micros)}"'
+
+        text = _PROCESSED_AT.sub(shift, text, count=1)
+    if plan.hostile and text.endswith("}"):
+        odd = zlib.crc32(text.encode()) % 2
+        member = '"x_hostile":' + ("[" * DEEP + "]" * DEEP if odd else "1" + "0" * (HUGE_DIGITS - 1))
+        text = text[:-1] + ("," if text[-2] != "{" else "") + member + "}"
+    return text
+
+
+def hidden_late(event_json: str, processed_at: str | None, plan: DataFaults | Faults, now_micros: int,
+                finished: bool) -> bool:
+    """Under ``late``: whether a touched event is not visible yet (S seconds after its time; all once the
+    session has finished)."""
+    if plan.late is None or finished or processed_at is None or not touched(event_json, plan.every):
+        return False
+    return now_micros < parse_micros(processed_at) + int(plan.late * 1_000_000)

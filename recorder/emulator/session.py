@@ -153,9 +153,9 @@ class EmulatedSession:
             if kind == "session.status_terminated":
                 self._end_streams()
             elif kind == "session.thread_status_terminated":
-                stream = self.streams.get(event.get("session_thread_id"))
-                if isinstance(stream, StreamLog):
-                    stream.end()
+                thread_stream = self.streams.get(event.get("session_thread_id"))
+                if isinstance(thread_stream, StreamLog):
+                    thread_stream.end()
             elif kind == "session.status_idle" and self.live:
                 self._schedule_files(emission.at)
             if self.on_event is not None:

@@ -15,7 +15,6 @@ the caller reconnects.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,12 +24,15 @@ from typing import Any
 import anthropic
 import httpx2
 
+from recorder import jsontext
 from recorder.errors import ApiError
 from recorder.events import format_time
 from recorder.ingest.budget import RequestBudget
 from recorder.ingest.deadline import Deadline
+from recorder.ingest.loops import Progress
 from recorder.ingest.pages import read_page
 from recorder.ingest.retry import RetryPolicy, with_retries
+from recorder.ingest.shapes import check_file, check_session, check_thread, sample
 
 MANAGED_AGENTS_BETA = "managed-agents-2026-04-01"
 STREAM_DROPS = (httpx2.HTTPError, anthropic.APIError, OSError, ValueError)
@@ -81,6 +83,11 @@ class Api:
                 self.budget.throttled()
             raise
 
+    @property
+    def base_url(self) -> str:
+        """Where the client sends its requests (named in errors: a wrong ANTHROPIC_BASE_URL is a common mistake)."""
+        return str(self.client.base_url)
+
     async def _body(self, what: str, request: Callable[[], Awaitable[Any]]) -> bytes:
         """One request's whole body, within its wall-clock limit, retried."""
 
@@ -94,9 +101,10 @@ class Api:
     async def _json(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         body = await self._body(what, request)
         try:
-            return json.loads(body)
-        except ValueError:
-            raise ApiError(f"{what}: the API answered with something that is not JSON") from None
+            return jsontext.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(f"{what}: the API at {self.base_url} answered with something that is not JSON; "
+                           "is ANTHROPIC_BASE_URL right?") from None
 
     async def _pages(
         self, what: str, request: Callable[[dict[str, Any]], Awaitable[Any]]
@@ -104,12 +112,20 @@ class Api:
         """Every item of a cursor-paginated list; ``request(extra)`` asks for one page (``extra`` holds the
         cursor)."""
         page: str | None = None
+        progress = Progress(what)
         while True:
             extra = {"page": page} if page else {}
             body = await self._json(what, functools.partial(request, extra))
-            for item in body.get("data") or []:
+            data = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(data, list):
+                raise ApiError(f"{what}: the API at {self.base_url} answered without a `data` list "
+                               f"({sample(body)}); is ANTHROPIC_BASE_URL right?")
+            page = body.get("next_page") or None
+            if page is not None and not isinstance(page, str):
+                raise ApiError(f"{what}: the API at {self.base_url} answered with a `next_page` that is not text")
+            progress.page(data, page)
+            for item in data:
                 yield item
-            page = body.get("next_page")
             if not page:
                 return
 
@@ -117,7 +133,9 @@ class Api:
 
     async def retrieve_session(self, session_id: str) -> dict[str, Any]:
         raw = self.client.beta.sessions.with_raw_response
-        return await self._json(f"retrieve session {session_id}", lambda: raw.retrieve(session_id))
+        what = f"retrieve session {session_id}"
+        return check_session(await self._json(what, lambda: raw.retrieve(session_id)), session_id, what,
+                             self.base_url)
 
     async def list_sessions(
         self,
@@ -137,7 +155,7 @@ class Api:
             params["created_at_gte"] = format_time(created_after)
         raw = self.client.beta.sessions.with_raw_response
         async for session in self._pages("list sessions", lambda extra: raw.list(**params, **extra)):
-            yield session
+            yield check_session(session, None, "list sessions", self.base_url)
 
     # -------------------------------------------------------------------------------------- events
 
@@ -167,13 +185,18 @@ class Api:
             thread_raw = self.client.beta.sessions.threads.events.with_raw_response
             body = await self._body(what, lambda: thread_raw.list(thread_id, session_id=session_id, **params))
         try:
-            page, texts = read_page(body)
-        except ValueError:
-            raise ApiError(f"{what}: the API answered with something that is not JSON") from None
-        data = page.get("data") if isinstance(page, dict) else None
+            listed, texts = read_page(body)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(f"{what}: the API at {self.base_url} answered with something that is not JSON; "
+                           "is ANTHROPIC_BASE_URL right?") from None
+        data = listed.get("data") if isinstance(listed, dict) else None
         if not isinstance(data, list):
-            raise ApiError(f"{what}: the API answered without a `data` list")
-        return Page(data, page.get("next_page") or None, texts)
+            raise ApiError(f"{what}: the API at {self.base_url} answered without a `data` list "
+                           f"({sample(listed)}); is ANTHROPIC_BASE_URL right?")
+        next_page = listed.get("next_page") or None
+        if next_page is not None and not isinstance(next_page, str):
+            raise ApiError(f"{what}: the API at {self.base_url} answered with a `next_page` that is not text")
+        return Page(data, next_page, texts)
 
     @asynccontextmanager
     async def open_stream(
@@ -208,7 +231,8 @@ class Api:
     async def list_threads(self, session_id: str) -> list[dict[str, Any]]:
         raw = self.client.beta.sessions.threads.with_raw_response
         pages = self._pages(f"list threads of {session_id}", lambda extra: raw.list(session_id, limit=100, **extra))
-        return [thread async for thread in pages]
+        what = f"list threads of {session_id}"
+        return [check_thread(thread, what, self.base_url) async for thread in pages]
 
     # --------------------------------------------------------------------------------------- files
 
@@ -218,7 +242,7 @@ class Api:
             f"list files of {session_id}",
             lambda extra: raw.list(scope_id=session_id, limit=100, betas=[MANAGED_AGENTS_BETA], **extra),
         )
-        return [file async for file in pages]
+        return [check_file(file, f"list files of {session_id}", self.base_url) async for file in pages]
 
     async def download_file(self, file_id: str) -> bytes:
         async def call() -> bytes:
@@ -239,6 +263,9 @@ async def _events(response: httpx2.Response) -> AsyncIterator[tuple[dict[str, An
             continue
         if sse.event == "error":
             raise StreamError(f"the stream reported an error: {sse.data[:200]}")
-        event = json.loads(sse.data)
+        try:
+            event = jsontext.loads(sse.data)
+        except ValueError:
+            raise StreamError(f"the stream sent an event that is not JSON: {sse.data[:120]!r}") from None
         if isinstance(event, dict):
             yield event, sse.data

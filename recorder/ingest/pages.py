@@ -4,7 +4,9 @@
 instead of re-serializing it. :func:`read_page` walks the page's top-level object with the C-accelerated
 ``JSONDecoder.raw_decode``, which reports where each value ends: every item of the ``data`` array is parsed once
 and sliced out of the page at the same time. Anything unexpected falls back to plain ``json.loads`` (items then
-carry no text and are serialized by :func:`recorder.events.dump_json`).
+carry no text and are serialized by :func:`recorder.events.dump_json`). Valid JSON that ``json`` refuses (nesting
+deeper than ~1,000, integers of more than 4,300 digits) comes back as a :class:`recorder.jsontext.PartialObject`
+holding its own text.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+from recorder import jsontext
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -27,8 +31,8 @@ def read_page(body: bytes | str, key: str = "data") -> tuple[dict[str, Any], lis
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
         return _walk(text, key)
-    except (ValueError, IndexError):
-        return json.loads(text), None
+    except (ValueError, IndexError, RecursionError):
+        return jsontext.loads(text), None
 
 
 def _walk(text: str, key: str) -> tuple[dict[str, Any], list[str] | None]:
@@ -51,7 +55,7 @@ def _walk(text: str, key: str) -> tuple[dict[str, Any], list[str] | None]:
                 items, texts, index = _array(text, index)
                 page[name] = items
             else:
-                page[name], index = _DECODER.raw_decode(text, index)
+                page[name], index = jsontext.decode(text, index)
             index = _skip(text, index)
             if text[index] == ",":
                 index = _skip(text, index + 1)
@@ -72,7 +76,7 @@ def _array(text: str, index: int) -> tuple[list[Any], list[str], int]:
     if text[index] == "]":
         return items, texts, index + 1
     while True:
-        item, end = _DECODER.raw_decode(text, index)
+        item, end = jsontext.decode(text, index)  # hostile items (valid JSON json refuses) come back partial
         items.append(item)
         texts.append(text[index:end])
         index = _skip(text, end)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import anthropic
+import httpx2
 
 from recorder.errors import ApiError, AuthError, DeadlineReached
 from recorder.ingest.deadline import Deadline, RequestTimedOut
@@ -66,11 +67,26 @@ def transient(err: BaseException) -> str | None:
         return str(err)
     if isinstance(err, anthropic.APIStatusError):
         return f"HTTP {err.status_code}" if err.status_code in RETRYABLE_STATUS else None
-    if isinstance(err, anthropic.APITimeoutError):
-        return "request timed out"
-    if isinstance(err, anthropic.APIConnectionError):
-        return f"connection failed ({type(err.__cause__ or err).__name__})"
+    if isinstance(err, anthropic.APIConnectionError):  # (APITimeoutError included)
+        cause = err.__cause__
+        if isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
+            return f"cannot connect to {_url(err)} ({type(cause).__name__})"
+        if isinstance(err, anthropic.APITimeoutError):
+            return "request timed out"
+        return f"the connection to {_url(err)} failed ({type(cause or err).__name__})"
     return None
+
+
+def _url(err: BaseException) -> str:
+    """The scheme, host and port a failed request went to (never its query: no secrets in messages)."""
+    request = getattr(err, "request", None)
+    url = getattr(request, "url", None)
+    if url is None:
+        return "the API"
+    try:
+        return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+    except AttributeError:
+        return str(url).split("?")[0]
 
 
 def as_recorder_error(err: BaseException, what: str) -> ApiError:
@@ -85,6 +101,8 @@ def as_recorder_error(err: BaseException, what: str) -> ApiError:
         return ApiError(f"{what}: the API answered HTTP {err.status_code}{detail}", status=err.status_code)
     if isinstance(err, ApiError):
         return err
+    if isinstance(err, anthropic.APIConnectionError):
+        return ApiError(f"{what}: {transient(err)}; check ANTHROPIC_BASE_URL")
     return ApiError(f"{what}: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
 
 
@@ -109,7 +127,8 @@ async def with_retries(
                 raise as_recorder_error(err, what) from None
             attempt += 1
             if deadline.remaining() is None and attempt >= policy.max_attempts:
-                raise ApiError(f"{what}: still failing after {attempt} attempts ({reason}); try again later") from None
+                hint = "check ANTHROPIC_BASE_URL" if reason.startswith("cannot connect") else "try again later"
+                raise ApiError(f"{what}: still failing after {attempt} attempts ({reason}); {hint}") from None
             wait = policy.delay(attempt, retry_after(err))
             if on_retry is not None:
                 on_retry(what, reason, wait)

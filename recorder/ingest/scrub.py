@@ -1,54 +1,167 @@
-"""Keep secrets out of the log: values of secret-named fields are replaced before anything is stored.
+"""Keep secrets out of the log: secret values are replaced before anything is stored, and the row says where.
 
 The API echoes what a session was created with; a ``github_repository`` resource, for one, carries the
-``authorization_token`` it was given. Every object the recorder stores (events, session and thread snapshots, file
-metadata) passes through :func:`scrub`. It is the one deliberate change to "exactly as delivered": the key stays,
-its value becomes ``"[scrubbed]"``, so a reader can tell. A quick text check skips objects with no such key.
+``authorization_token`` it was given, and tool inputs may carry an ``Authorization: Bearer ...`` header. Every
+object the recorder stores (events, session and thread snapshots, file metadata) passes through :func:`scrub_paths`.
+It is the one deliberate change to "exactly as delivered": the key stays, its value becomes ``"[scrubbed]"`` (or,
+inside a string, only the credential after ``Bearer``), so a reader can tell, and an event's row lists the JSON
+pointers it scrubbed (``events.scrubbed``), so the record stays honest about what it altered. An event with nothing
+to scrub keeps its bytes exactly.
+
+The rules (case-insensitive; ``_``, ``-`` and case are ignored in names, so ``authorizationToken``,
+``Authorization-Token`` and ``AUTHORIZATION_TOKEN`` are one name):
+
+- a member whose name is a secret name (:data:`SECRET_NAMES`: ``token``, ``api_key``, ``password``, ``secret``,
+  ``access_token``, ``refresh_token``, ``client_secret``, ``cookie``, ``authorization``, ...) loses its value,
+  whatever its type;
+- a member whose name *ends* in a secret word (:data:`SECRET_SUFFIXES`: ``...token``, ``...secret``,
+  ``...password``, ``...api_key``, ...) loses a string value (``input_tokens`` counts do not end in ``token``;
+  ``has_refresh_token: true`` is not a secret);
+- in any string, the credential of ``Bearer <credential>`` / ``Basic <credential>`` and Anthropic API keys
+  (``sk-ant-...``) are replaced.
+
+Configurable through the environment (documented in the README): ``RECORDER_SECRET_NAMES`` adds names
+(comma-separated), ``RECORDER_SECRET_PATTERNS`` adds regular expressions for secret values inside strings
+(separated by newlines; the whole match is replaced).
+
 The API key itself never reaches an object: it lives in the SDK client's headers, which are never stored or logged.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 SCRUBBED = "[scrubbed]"
-SECRET_KEYS = frozenset(
-    {
-        "authorization_token",
-        "access_token",
-        "refresh_token",
-        "api_key",
-        "x-api-key",
-        "client_secret",
-        "password",
-        "secret",
-        "private_key",
-    }
+
+
+def normalize(name: str) -> str:
+    """A member name as the rules compare it: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+SECRET_NAMES = frozenset(normalize(name) for name in (
+    "authorization", "proxy_authorization", "authorization_token", "auth_token", "token", "access_token",
+    "refresh_token", "id_token", "session_token", "bearer_token", "api_token", "api_key", "x-api-key", "apikey",
+    "client_secret", "secret", "secret_key", "secret_access_key", "signing_secret", "signing_key", "webhook_secret",
+    "password", "passwd", "passphrase", "private_key", "cookie", "set-cookie", "credentials", "credential",
+))
+SECRET_SUFFIXES = tuple(normalize(word) for word in (
+    "token", "secret", "password", "passwd", "api_key", "private_key", "access_key", "secret_key", "credentials",
+))
+VALUE_PATTERNS = (
+    r"(?i:(?<=\bbearer ))[A-Za-z0-9\-._~+/]{8,}=*",
+    r"(?i:(?<=\bbasic ))[A-Za-z0-9+/]{8,}=*",
+    r"\bsk-ant-[A-Za-z0-9_\-]{8,}",
 )
-_QUICK = re.compile("|".join(re.escape(f'"{key}"') for key in sorted(SECRET_KEYS)), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rules:
+    names: frozenset[str]
+    suffixes: tuple[str, ...]
+    values: re.Pattern[str]
+    quick: re.Pattern[str]
+
+    def name_is_secret(self, name: str, value: Any) -> bool:
+        key = normalize(name)
+        if key in self.names:
+            return True
+        return isinstance(value, str) and key.endswith(self.suffixes)
+
+
+def rules() -> Rules:
+    """The rules in force: the built-in ones plus what the environment adds (read on every call, cached per value)."""
+    return _rules(os.environ.get("RECORDER_SECRET_NAMES", ""), os.environ.get("RECORDER_SECRET_PATTERNS", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _rules(extra_names: str, extra_patterns: str) -> Rules:
+    from recorder.errors import ConfigError
+
+    names = SECRET_NAMES | {normalize(n) for n in extra_names.split(",") if normalize(n)}
+    patterns = [*VALUE_PATTERNS, *(p for p in extra_patterns.splitlines() if p.strip())]
+    try:
+        values = re.compile("|".join(f"(?:{p})" for p in patterns))
+    except re.error as err:
+        raise ConfigError(f"RECORDER_SECRET_PATTERNS: not a regular expression ({err})") from None
+    # The cheap pre-check: any text that might hold a secret name or value. Names are matched loosely (a word of
+    # a secret name anywhere), so objects that only count tokens still get the full walk, which is exact.
+    words = {"token", "secret", "password", "passwd", "passphrase", "key", "cookie", "authorization", "credential",
+             "bearer", "basic", "sk-ant-", *names}
+    quick = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + "|" + values.pattern,
+                       re.IGNORECASE)
+    return Rules(names, SECRET_SUFFIXES, values, quick)
 
 
 def might_hold_secrets(text: str) -> bool:
-    """False when the JSON ``text`` certainly has no secret-named key (cheap pre-check)."""
-    return _QUICK.search(text) is not None
+    """False when the JSON ``text`` certainly has nothing to scrub (cheap pre-check)."""
+    return rules().quick.search(text) is not None
+
+
+def _pointer(path: tuple[str | int, ...]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def scrub_paths(value: Any) -> tuple[Any, list[str]]:
+    """A copy of ``value`` with secrets replaced, and the JSON pointers (RFC 6901) of what was replaced. When nothing
+    was, ``value`` itself is returned (same object), so its original bytes can be kept."""
+    found: list[str] = []
+    current = rules()
+    return _scrub(value, (), found, current), found
 
 
 def scrub(value: Any) -> Any:
-    """A copy of ``value`` with every secret-named field's value replaced (objects without any are returned as is)."""
+    """:func:`scrub_paths` without the paths."""
+    return scrub_paths(value)[0]
+
+
+def _scrub(value: Any, path: tuple[str | int, ...], found: list[str], current: Rules) -> Any:
     if isinstance(value, dict):
         changed = False
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if isinstance(key, str) and key.lower() in SECRET_KEYS and item not in (None, "", SCRUBBED):
+            if isinstance(key, str) and item not in (None, "", SCRUBBED) and current.name_is_secret(key, item):
                 out[key] = SCRUBBED
+                found.append(_pointer((*path, key)))
                 changed = True
             else:
-                new = scrub(item)
+                new = _scrub(item, (*path, key), found, current)
                 changed = changed or new is not item
                 out[key] = new
         return out if changed else value
     if isinstance(value, list):
-        items = [scrub(item) for item in value]
+        items = [_scrub(item, (*path, index), found, current) for index, item in enumerate(value)]
         return items if any(new is not old for new, old in zip(items, value, strict=True)) else value
+    if isinstance(value, str) and value:
+        replaced = current.values.sub(SCRUBBED, value)
+        if replaced != value:
+            found.append(_pointer(path))
+            return replaced
     return value
+
+
+def scrub_text(text: str) -> tuple[str, list[str]]:
+    """Secrets replaced in JSON text that cannot be parsed back into objects (hostile events: nesting too deep,
+    numbers too long): string members with a secret name lose their value, and secret values inside any string are
+    replaced. The paths are not known; the one reported is ``"*"`` (somewhere in the text)."""
+    current = rules()
+    member = re.compile(r'("(?:[^"\\]|\\.)*"\s*:\s*)"(?:[^"\\]|\\.)*"')
+
+    def replace_member(match: re.Match[str]) -> str:
+        name_text = match.group(1).rsplit(":", 1)[0].strip()
+        try:
+            name = json.loads(name_text)
+        except ValueError:
+            return match.group(0)
+        if isinstance(name, str) and current.name_is_secret(name, "a string"):
+            return match.group(1) + f'"{SCRUBBED}"'
+        return match.group(0)
+
+    out = member.sub(replace_member, text)
+    out = current.values.sub(SCRUBBED, out)
+    return out, (["*"] if out != text else [])

@@ -6,24 +6,49 @@ Shared by polling and streaming. Rules applied to every batch, whichever way it 
   the API delivers them again, processed and with the same id, at their place in the stream. Storing the queued
   copy would keep it forever (idempotency keeps the first copy) and put it out of order.
 - Secret-named fields are scrubbed (:mod:`recorder.ingest.scrub`).
-- The checkpoint moves in the same transaction as the events: the latest ``processed_at`` seen (the session
-  stream resumes from it with ``created_at[gte]`` and an overlap that the store dedupes) and, for thread streams,
-  the list cursor of the last page read (the API offers no time filter there).
+- The checkpoint moves in the same transaction as the events: the resume time of the session stream (below) and,
+  for thread streams, the list cursor of the last page read (the API offers no time filter there).
+- Every item must be a JSON object; one that is not (or cannot be stored) stops this stream with
+  :class:`recorder.errors.StreamStopped` naming it, never silently dropped.
+
+Resume time. Timestamps from a distributed service are not a cursor: one event whose ``processed_at`` is far ahead
+of its place in the list must not make the next catch-up skip the events listed after it, and an event may become
+visible late with a time earlier than events already read. So the session stream resumes from the *median*
+``processed_at`` of the last few events in list order (one outlier, either way, cannot move a median), minus an
+overlap window (``overlap``, default 30 s) for late-visible events; what is read twice is deduplicated by the log.
 """
 
 from __future__ import annotations
 
+import json
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
+from recorder.errors import StreamStopped
 from recorder.events import RawEvent, raw_event
-from recorder.ingest.scrub import might_hold_secrets, scrub
+from recorder.ingest.scrub import might_hold_secrets, scrub_paths, scrub_text
 from recorder.ingest.writer import LogWriter
+from recorder.jsontext import PartialObject
 from recorder.store import Checkpoint, Lease
 
 KEEP = object()  # "leave the stored cursor as it is"
+RECENT = 9  # events whose median processed_at is the resume time
+DEFAULT_OVERLAP = 30.0
+
+
+def resume_time(recent: Sequence[datetime], overlap: float) -> datetime | None:
+    """Where the session stream's next catch-up starts: the median of ``recent`` (the last events' times, list
+    order) minus ``overlap`` seconds; None (from the start) when nothing is known."""
+    if not recent:
+        return None
+    middle = sorted(recent)[(len(recent) - 1) // 2]  # the lower median: an actual event's time
+    try:
+        return middle - timedelta(seconds=overlap)
+    except OverflowError:
+        return None
 
 
 @dataclass
@@ -38,7 +63,14 @@ class StreamSink:
     cursor: str | None = None
     complete: bool = False
     added: int = 0
+    overlap: float = DEFAULT_OVERLAP
+    recent: deque[datetime] = field(default_factory=lambda: deque(maxlen=RECENT), repr=False)
     _loaded: bool = field(default=False, repr=False)
+
+    @property
+    def resume_at(self) -> datetime | None:
+        """The ``created_at[gte]`` of the session stream's next catch-up (see the module docstring)."""
+        return resume_time(self.recent, self.overlap)
 
     @property
     def label(self) -> str:
@@ -54,12 +86,31 @@ class StreamSink:
             self.last_event_id = checkpoint.last_event_id
             self.cursor = checkpoint.cursor
             self.complete = checkpoint.complete
+        if self.thread_id is None:
+            self.recent.extend(await self.writer.recent_times(self.session_id, self.thread_id, RECENT))
         self._loaded = True
 
-    def _raw(self, obj: dict[str, Any], text: str | None) -> RawEvent:
-        event = raw_event(obj, self.session_id, self.thread_id, text)
-        if might_hold_secrets(event.payload):
-            event = raw_event(scrub(obj), self.session_id, self.thread_id)
+    def _raw(self, obj: Any, text: str | None, index: int) -> RawEvent:
+        if not isinstance(obj, dict):
+            shown = (text if text is not None else repr(obj))[:80]
+            raise StreamStopped(f"{self.label}: item {index + 1} of a page is not a JSON object ({shown}); "
+                                "this stream stops here, everything before it is recorded")
+        try:
+            event = raw_event(obj, self.session_id, self.thread_id, text)
+            if might_hold_secrets(event.payload):
+                if isinstance(obj, PartialObject):  # cannot be re-serialized: scrub its text
+                    scrubbed_text, paths = scrub_text(event.payload)
+                    if paths:
+                        event = raw_event(obj, self.session_id, self.thread_id, scrubbed_text)
+                else:
+                    clean, paths = scrub_paths(obj)
+                    if paths:  # else the bytes stay exactly as delivered
+                        event = raw_event(clean, self.session_id, self.thread_id)
+                if paths:
+                    event = replace(event, scrubbed=json.dumps(paths))
+        except (ValueError, RecursionError) as err:
+            raise StreamStopped(f"{self.label}: event {_name(obj)} cannot be stored ({err}); this stream stops "
+                                "here, everything before it is recorded") from None
         return event
 
     async def write(
@@ -68,19 +119,27 @@ class StreamSink:
         """Append a batch in the API's order (``texts``: each object's JSON as sent, if known); returns how many
         events were new."""
         pairs = zip(objs, texts, strict=True) if texts is not None else ((obj, None) for obj in objs)
-        kept = [(obj, text) for obj, text in pairs if isinstance(obj, dict) and obj.get("processed_at") is not None]
-        processed = [obj for obj, _ in kept]
+        kept = [(obj, text, index) for index, (obj, text) in enumerate(pairs)
+                if not isinstance(obj, dict) or obj.get("processed_at") is not None]
+        processed = [obj for obj, _, _ in kept]
         if cursor is not KEEP:
             self.cursor = cursor
         if not processed and cursor is KEEP:
             return 0
-        events = [self._raw(obj, text) for obj, text in kept]
+        events: list[RawEvent] = []
+        stopped: StreamStopped | None = None
+        for obj, text, index in kept:
+            try:
+                events.append(self._raw(obj, text, index))
+            except StreamStopped as err:  # keep what came before it, then stop this stream
+                stopped = err
+                processed = processed[: len(events)]
+                break
         for event in events:
-            if event.processed_at is not None and (
-                self.last_processed_at is None or event.processed_at >= self.last_processed_at
-            ):
-                self.last_processed_at = event.processed_at
-                self.last_event_id = event.event_id
+            self.last_event_id = event.event_id
+            if event.processed_at is not None:
+                self.recent.append(event.processed_at)
+        self.last_processed_at = self.resume_at if self.thread_id is None else None
         checkpoint = Checkpoint(
             self.session_id, self.thread_id, self.last_processed_at, self.last_event_id, self.cursor, self.complete
         )
@@ -88,6 +147,8 @@ class StreamSink:
         self.added += result.added
         if processed:
             self.on_events(self.thread_id, processed)
+        if stopped is not None:
+            raise stopped
         return result.added
 
     async def mark_complete(self) -> None:
@@ -97,3 +158,9 @@ class StreamSink:
             self.session_id, self.thread_id, self.last_processed_at, self.last_event_id, self.cursor, True
         )
         await self.writer.append([], checkpoint, self.lease)  # fenced, like every write of a recording
+
+
+def _name(obj: dict[str, Any]) -> str:
+    event_id, kind = obj.get("id"), obj.get("type")
+    shown = repr(event_id)[:80] if event_id not in (None, "") else "(no id)"
+    return shown + (f" ({kind[:80]})" if isinstance(kind, str) else "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -67,6 +68,16 @@ class LogWriter:
 
     async def checkpoint(self, session_id: str, thread_id: str | None) -> Checkpoint | None:
         return await asyncio.to_thread(self.store.checkpoint, session_id, thread_id)
+
+    async def recent_times(self, session_id: str, thread_id: str | None, count: int) -> list[datetime]:
+        """The ``processed_at`` of the stream's last ``count`` events, oldest first (for its resume time)."""
+
+        def read() -> list[datetime]:
+            rows = self.store.read_stream(session_id, thread_id, descending=True, batch_size=count)
+            times = [row.processed_at for row in itertools.islice(rows, count)]
+            return [at for at in reversed(times) if at is not None]
+
+        return await asyncio.to_thread(read)
 
     async def snapshot(self, session_id: str, obj: dict[str, Any], thread_id: str | None = None) -> bool:
         return await finish_even_if_cancelled(

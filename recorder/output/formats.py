@@ -24,13 +24,13 @@ from typing import IO, Any
 
 from recorder.errors import ConfigError, OutputError
 from recorder.events import dump_json, format_time
+from recorder.money import format_money
 from recorder.output import files
 from recorder.output.report import Column, Report
 
 FORMATS = ("table", "csv", "json", "parquet")
 NUMERIC = frozenset({"int", "float", "ratio", "ms", "seconds", "money"})
 MISSING = "—"
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _DUCK_TYPES = {
     "text": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "ms": "DOUBLE", "seconds": "DOUBLE",
     "money": "DECIMAL(38, 6)", "time": "TIMESTAMP", "day": "DATE", "json": "JSON", "bool": "BOOLEAN",
@@ -123,13 +123,7 @@ def _parquet_row(columns: list[Column], row: tuple[Any, ...]) -> tuple[Any, ...]
 
 
 def _money(value: Any, currency: str | None) -> str:
-    amount = Decimal(value)
-    text = f"{abs(amount):,.4f}"
-    sign = "-" if amount < 0 else ""
-    symbol = _SYMBOLS.get(currency or "")
-    if symbol:
-        return f"{sign}{symbol}{text}"
-    return f"{sign}{text} {currency}" if currency else f"{sign}{text}"
+    return format_money(value, currency)
 
 
 def _duration_ms(ms: float) -> str:
@@ -174,6 +168,15 @@ def display_value(column: Column, value: Any, currency: str | None = None) -> st
     return " ".join(text.split()) if kind == "json" else text.replace("\n", " ")
 
 
+def row_currency(report: Report, row: tuple[Any, ...], column: Column) -> str | None:
+    """The currency of ``column``'s value in ``row`` (money columns name the column holding it)."""
+    names = [c.name for c in report.columns]
+    if column.kind != "money" or column.currency_column not in names:
+        return None
+    value = row[names.index(column.currency_column)]
+    return value if isinstance(value, str) else None
+
+
 def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
@@ -181,17 +184,14 @@ def _truncate(text: str, width: int) -> str:
 def render_table(report: Report, max_width: int | None = None, *, align_right: Collection[str] = ()) -> str:
     """The report as an aligned table (only ``in_table`` columns), a totals row and the notes."""
     shown = [(i, c) for i, c in enumerate(report.columns) if c.in_table]
-    names = [c.name for c in report.columns]
-    currency_at = names.index("currency") if "currency" in names else None
 
     def cells(row: tuple[Any, ...]) -> list[str]:
-        currency = row[currency_at] if currency_at is not None else None
-        return [display_value(c, row[i], currency) for i, c in shown]
+        return [display_value(c, row[i], row_currency(report, row, c)) for i, c in shown]
 
     body = [cells(row) for row in report.rows]
     total = cells(report.total) if report.total is not None else None
     headers = [c.header for _, c in shown]
-    limits = [c.width or 10_000 for _, c in shown]
+    limits = [10_000 if c.never_cut else c.width or 10_000 for _, c in shown]
     widths = [
         min(max([len(h)] + [len(r[j]) for r in body] + ([len(total[j])] if total else [])), max(limits[j], len(h)))
         for j, h in enumerate(headers)
@@ -236,7 +236,7 @@ def _fit(widths: list[int], headers: list[str], columns: list[Column], max_width
         return sum(widths) + 2 * (len(widths) - 1)
 
     while total() > max_width:
-        candidates = [j for j, c in enumerate(columns) if c.kind in ("text", "json") and
+        candidates = [j for j, c in enumerate(columns) if c.kind in ("text", "json") and not c.never_cut and
                       widths[j] > max(8, len(headers[j]))]
         if not candidates:
             return

@@ -25,7 +25,13 @@ class Column:
     kind: str = "text"
     label: str | None = None  # terminal table header (default: the name)
     in_table: bool = True  # shown in the terminal table (scripts always get every column)
-    width: int | None = None  # truncate to this many characters in the terminal table
+    width: int | None = None  # truncate to this many characters in the terminal table (never an id: see never_cut)
+    currency_column: str = "currency"  # money: the column naming this amount's currency
+
+    @property
+    def never_cut(self) -> bool:
+        """Ids are shown whole however narrow the terminal: a cut id cannot be pasted into the next command."""
+        return self.name == "id" or self.name.endswith("_id")
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+
+from recorder.money import format_money
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
 _BIDI = {c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
@@ -88,15 +89,8 @@ def duration(seconds: float | None) -> str:
 
 
 def money(amount: str | None, currency: str | None) -> str:
-    """An amount in major units for people: cents when it is whole cents ("$0.32 USD"), else every significant
-    digit ("$0.105944 USD")."""
+    """An amount in major units for people, in the project's one money format (:func:`recorder.money.format_money`)."""
     if amount is None:
         return "unknown"
-    try:
-        value = Decimal(amount)
-        cents = value.quantize(Decimal("0.01"))
-        text = f"{cents}" if cents == value else f"{value.normalize():f}"
-    except InvalidOperation:
-        text = amount
-    symbol = "$" if currency in (None, "USD") else ""
-    return f"{symbol}{text}{' ' + currency if currency else ''}"
+    shown = format_money(amount, currency)
+    return amount if shown == "—" else shown

@@ -19,6 +19,9 @@ from recorder.errors import ConfigError
 T = TypeVar("T")
 
 
+MAX_SLEEP = 3600.0
+
+
 def check_pace(speed: float, max_gap: float | None) -> None:
     if speed < 0:
         raise ConfigError("--speed cannot be negative (0 replays as fast as possible)")
@@ -63,8 +66,9 @@ def paced(items: Iterable[T], time_of: Callable[[T], datetime | None], *, speed:
             started = clock()
         else:
             wait = due - (clock() - started)
-            if wait > 0:
-                sleep(wait)
+            while wait > 1e-6:  # in slices: a wait of 1e300 s (a tiny --speed) is legal, but not for sleep()
+                sleep(min(wait, MAX_SLEEP))
+                wait = due - (clock() - started)
         yield item
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from recorder import jsontext
 from recorder.errors import ConfigError, NotFound
 from recorder.events import format_time, parse_time
 
@@ -280,10 +281,10 @@ _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scan
 def _parse(payload: str) -> dict[str, Any]:
     try:
         data, end = _scan(payload, 0)
-    except StopIteration:
+    except (StopIteration, ValueError, RecursionError):  # (valid JSON json refuses: hostile nesting, huge numbers)
         end, data = -1, None
-    if end != len(payload):  # whitespace around it, or not JSON: let json.loads say
-        data = json.loads(payload)
+    if end != len(payload):  # whitespace around it, hostile, or not JSON: the tolerant reader decides
+        data = jsontext.loads(payload)  # a PartialObject (its top-level members) for hostile events
     return data if isinstance(data, dict) else {"value": data}
 
 

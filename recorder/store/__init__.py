@@ -28,10 +28,11 @@ from recorder.store.browse import SORTS as SESSION_SORTS
 from recorder.store.browse import TOKEN_FIELDS, Browser, SessionFilter, SessionPage, SessionRow, ThreadRow
 from recorder.store.catalog import Catalog
 from recorder.store.compliance import ComplianceStore, PrunedSession, position_runs
+from recorder.store.counts import distinct_events
 from recorder.store.database import Database, utcnow
-from recorder.store.eventstore import EventStore
+from recorder.store.eventstore import EventStore, open_read_only
 from recorder.store.files import FileArchive
-from recorder.store.leases import Lease, Leases
+from recorder.store.leases import Lease, Leases, new_owner
 from recorder.store.lifecycle import DELETED_ACTION, Delivery, Lifecycle, SessionState
 from recorder.store.log import EventLog, Fence
 from recorder.store.roles import grant_roles, role_statements
@@ -70,6 +71,7 @@ from recorder.store.search import SearchHit, SearchIndex, SearchPage, event_text
 from recorder.store.sql import parse_url, redact
 from recorder.store.streams import SqlStreamReads, StreamReads
 from recorder.store.tail import LogTail, SqlLogTail
+from recorder.store.tombstones import pruned_sessions
 
 __all__ = [
     "AUDIT_GENESIS",
@@ -130,13 +132,17 @@ __all__ = [
     "ThreadRow",
     "audit_entry_hash",
     "chain",
+    "distinct_events",
     "entry_is_intact",
     "event_text",
     "grant_roles",
     "metadata",
     "migrate",
+    "new_owner",
+    "open_read_only",
     "parse_url",
     "position_runs",
+    "pruned_sessions",
     "redact",
     "role_statements",
     "stream_key",

@@ -184,7 +184,7 @@ class Browser:
         if flt.session_ids is not None:
             names = [f"id{n}" for n in range(len(flt.session_ids))] or ["id_none"]
             clauses.append(f"s.session_id IN ({', '.join(':' + n for n in names)})")
-            params.update(zip(names, flt.session_ids or [None], strict=False))
+            params.update(zip(names, list(flt.session_ids) or [None], strict=False))
         return ("WHERE " + " AND ".join(clauses)) if clauses else ""
 
     _FROM = ("FROM sessions s LEFT JOIN ui_sessions u ON u.session_id = s.session_id "
@@ -236,9 +236,10 @@ class Browser:
             if cost is None:
                 cost, currency = _usage_cost(snapshot)
             archived = snapshot.get("archived_at")
+            counts = [int(v) for v in row[9:17]]
             by_id[row[0]] = SessionRow(
                 row[0], row[1], row[2], row[3], row[4], archived if isinstance(archived, str) else None,
-                read_time(row[6]), read_time(row[7]), read_time(row[8]), *(int(v) for v in row[9:17]), cost, currency)
+                read_time(row[6]), read_time(row[7]), read_time(row[8]), *counts, cost, currency)  # type: ignore[arg-type, call-arg]
         return [by_id[i] for i in ids if i in by_id]
 
     def facets(self) -> dict[str, list[str]]:

@@ -126,11 +126,12 @@ class ComplianceStore:
             if row is None:
                 raise NotFound(f"session {session_id} is not under legal hold; `recorder hold list` shows the holds")
             hold = Hold(*row)
-            conn.execute(delete(t.legal_holds).where(h.session_id == session_id))
+            # The audit entry first: the legal_holds trigger (0003) lets a hold row go only right after its release.
             append_audit(
                 conn, action="release", session_id=session_id, actor=actor, reason=reason, now=now,
                 details={"held_at": format_time(hold.held_at), "held_by": hold.held_by, "hold_reason": hold.reason},
             )
+            conn.execute(delete(t.legal_holds).where(h.session_id == session_id))
             return hold
 
     # ---- retention

@@ -33,6 +33,7 @@ from recorder.store.rows import (
     StoredEvent,
     StreamRow,
 )
+from recorder.store.sql import make_engine
 from recorder.store.streams import SqlStreamReads
 from recorder.store.tail import SqlLogTail
 
@@ -174,3 +175,9 @@ class EventStore(Database):
 
     def find_event(self, session_id: str, event_id: str) -> list[tuple[str | None, EventRow]]:
         return self.stream_reads.find_event(session_id, event_id)
+
+
+def open_read_only(url: str, *, check_schema: bool = True) -> EventStore:
+    """The event log at ``url`` opened for reading only: SQLite ``mode=ro`` (``immutable`` on read-only media),
+    PostgreSQL ``default_transaction_read_only`` (see :mod:`recorder.store.readonly`)."""
+    return EventStore(url, engine=make_engine(url, read_only=True), check_schema=check_schema)

@@ -3,7 +3,7 @@
 Several ``recorder record`` processes (on several machines, with PostgreSQL) may share one log. Before recording a
 session a recorder takes its lease; it renews it while it works and releases it when done. A lease that is not
 renewed expires, so a killed worker's sessions are picked up by another. A lease held by a process of this host
-that no longer exists is taken over at once.
+that no longer exists (or is a zombie, killed but not yet reaped) is taken over at once.
 
 Every take-over increments the session's fencing token. Each append of a recorder carries its lease as a fence:
 the store checks, under the log's write lock, that the token is still the session's current one, so a recorder
@@ -41,13 +41,27 @@ def _owner_is_dead_here(owner: str) -> bool:
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
+    pid = int(pid_text)
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
-    return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """True when ``pid`` is a zombie: killed, but not yet reaped by its parent. ``os.kill(pid, 0)`` still finds
+    it, yet it will never renew a lease (Linux: state ``Z`` in ``/proc/<pid>/stat``; elsewhere: False)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return False
+    # "pid (comm) state ...": comm may hold spaces and parentheses, so the state follows the last ")".
+    rest = text[text.rfind(b")") + 1 :].split()
+    return bool(rest) and rest[0] in (b"Z", b"X")
 
 
 @dataclass(frozen=True, slots=True)

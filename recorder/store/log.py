@@ -118,6 +118,7 @@ class EventLog:
                 rows.append((  # EVENT_COLUMNS order
                     position, streams[key].stream_id, seq, event.session_id, event.thread_id, event.event_id,
                     event.event_key, event.type, event.processed_at, now, event.payload, digest, head, run_id,
+                    event.scrubbed,
                 ))
             if rows:
                 self._insert_events(conn, rows)

@@ -225,6 +225,9 @@ class LogReader:
     def audit_entries(self, session_id: str | None = None) -> list[AuditEntry]:
         return audit_entries(self.conn, session_id)
 
+    def held_sessions(self) -> set[str]:
+        return {row[0] for row in self.conn.execute(select(t.legal_holds.c.session_id))}
+
 
 @contextlib.contextmanager
 def reading(db: Database) -> Iterator[LogReader]:

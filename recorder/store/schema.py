@@ -142,6 +142,8 @@ events = Table(
     Column("payload_hash", Hash, nullable=False),
     Column("chain_hash", Hash, nullable=False),
     Column("run_id", Integer),
+    # JSON list of the JSON pointers whose secrets the recorder replaced before storing (null: nothing altered).
+    Column("scrubbed", Text),
     # Led by event_key: the idempotency lookup asks by key alone, so no other index can look better to a
     # planner working from stale statistics (a freshly filled table), which would scan the whole stream.
     UniqueConstraint("event_key", "stream_id"),

@@ -306,8 +306,9 @@ class SearchIndex:
             if doc.processed_at is not None:
                 s["first"] = doc.processed_at if s["first"] is None else min(s["first"], doc.processed_at)
                 s["last"] = doc.processed_at if s["last"] is None else max(s["last"], doc.processed_at)
-            if doc.type == vocabulary.REQUEST_END and doc.data is not None:
-                usage = doc.data.get("model_usage") if isinstance(doc.data.get("model_usage"), dict) else {}
+            data = doc.data
+            if doc.type == vocabulary.REQUEST_END and data is not None:
+                usage = data.get("model_usage") if isinstance(data.get("model_usage"), dict) else {}
                 counts = [_int(usage.get(name)) for name in TOKEN_FIELDS]
                 s["model_requests"] += 1
                 for name, value in zip(TOKEN_FIELDS, counts, strict=True):
@@ -316,15 +317,16 @@ class SearchIndex:
                 sums[0] += 1
                 for n, value in enumerate(counts, 1):
                     sums[n] += value
-            elif doc.type == "session.usage" and doc.data is not None:
-                usage = doc.data.get("usage") if isinstance(doc.data.get("usage"), dict) else {}
+            elif doc.type == "session.usage" and data is not None:
+                usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
                 amount, currency = money_amount(usage.get("list_cost"))
                 if amount is not None:
                     s["cost"] = (str(amount), float(amount), currency, doc.position)
             elif doc.type == "session.deleted":
                 s["deleted"] = doc.processed_at or utcnow()
         existing = self._existing_sessions(conn, list(sessions))
-        inserts, updates = [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for session_id, s in sessions.items():
             tokens = sum(s[name] for name in TOKEN_FIELDS)
             cost = s["cost"] or (None, None, None, None)

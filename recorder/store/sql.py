@@ -30,14 +30,17 @@ from recorder.errors import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+MAX_URL_CHARS = 4096  # recorder.options.MAX_URL_CHARS: the CLI refuses longer ones before they get here
 WRITE = {"recorder_write": True}
 
 
 def parse_url(url: str) -> URL:
     """Parse and normalize a database URL; plain ``postgresql://`` means psycopg 3."""
+    if len(url) > MAX_URL_CHARS:
+        raise ConfigError(f"database URL is {len(url):,} characters long (at most {MAX_URL_CHARS:,}): {url[:40]}...")
     try:
         parsed = make_url(url)
-    except sa_exc.ArgumentError:
+    except (sa_exc.ArgumentError, ValueError):
         raise ConfigError(
             f"bad database URL {url!r}: expected e.g. sqlite:///recorder.db or postgresql+psycopg://user@host/db"
         ) from None
@@ -57,19 +60,29 @@ def redact(url: str | URL) -> str:
         return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(url))
 
 
-def make_engine(url: str, *, create: bool = False, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, create: bool = False, read_only: bool = False, **kwargs: Any) -> Engine:
     """An engine for the event log at ``url``. Raises ConfigError for a URL we cannot use.
 
     A SQLite file is created only when ``create`` is true (``recorder db upgrade``); otherwise a missing file is
-    reported instead of silently becoming an empty database.
+    reported instead of silently becoming an empty database. ``read_only``: see :mod:`recorder.store.readonly`.
     """
     parsed = parse_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
+            if read_only:
+                from recorder.store.readonly import sqlite_read_only_url
+
+                parsed = sqlite_read_only_url(parsed)
             return _sqlite_engine(parsed, create=create, **kwargs)
+        if read_only:
+            from recorder.store.readonly import postgres_read_only_args
+
+            kwargs["connect_args"] = postgres_read_only_args(kwargs.get("connect_args", {}))
         return _postgres_engine(parsed, **kwargs)
-    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as err:
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, ValueError) as err:
         raise ConfigError(f"cannot use database URL {redact(parsed)}: {first_line(err)}") from None
+    except OSError as err:  # a path too long, a component not a directory
+        raise ConfigError(f"cannot use database URL {redact(parsed)}: {err.strerror or err}") from None
 
 
 def _sqlite_engine(url: URL, *, create: bool, **kwargs: Any) -> Engine:
@@ -80,6 +93,8 @@ def _sqlite_engine(url: URL, *, create: bool, **kwargs: Any) -> Engine:
             raise StoreUnavailable(f"cannot open SQLite database {database}: directory {path.parent} does not exist")
         if not create and not path.exists():
             raise SchemaError(f"there is no event log at {database}; create it with `recorder db upgrade`")
+        if path.is_dir():
+            raise ConfigError(f"{database} is a directory, not a SQLite database file")
     # Pooled: closing a SQLite connection checkpoints the WAL, too costly to do after every batch.
     kwargs.setdefault("pool_size", 8)
     kwargs.setdefault("max_overflow", 56)
@@ -114,7 +129,7 @@ def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
     connect_args.setdefault("application_name", "recorder")
     # psycopg prepares statements after a few runs, and PostgreSQL may then settle on a generic plan made while
     # the log was empty (a sequential scan), kept for the connection's life. Always plan with the real values.
-    connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    connect_args["options"] = (connect_args.get("options", "") + " -c plan_cache_mode=force_custom_plan").strip()
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
@@ -127,6 +142,7 @@ def first_line(err: BaseException) -> str:
 _PG_FULL = {"53100", "53200", "53300"}
 _PG_READONLY = {"25006"}
 _PG_SCHEMA = {"42P01", "42703"}
+_PG_NO_SUCH = {"3D000", "28000", "28P01"}  # invalid catalog (database) name, invalid authorization / password
 
 
 def translate(err: BaseException, url: str | URL) -> StoreError:
@@ -143,13 +159,37 @@ def translate(err: BaseException, url: str | URL) -> StoreError:
         return StoreReadOnly(f"{where} is read-only ({message}); use a writable database")
     if sqlstate in _PG_SCHEMA or "no such table" in lowered or "no such column" in lowered:
         return SchemaError(f"{where} has no event log schema ({message}); run `recorder db upgrade`")
+    if "unable to open database" in lowered and _sqlite_dir_read_only(url):
+        return StoreReadOnly(f"{where} is on a read-only medium or directory ({message}): commands that only read "
+                             "work on it, this one writes")
     if "unable to open database" in lowered or "disk i/o error" in lowered:
         return StoreUnavailable(f"cannot open {where} ({message})")
+    if "connection is bad: invalid" in lowered or "invalid dsn" in lowered or "invalid connection option" in lowered:
+        return StoreUnavailable(f"{where}: {message}; check the database URL")
+    if sqlstate in _PG_NO_SUCH or re.search(r'(role|database) "[^"]*" does not exist', message) \
+            or "password authentication failed" in lowered:
+        return StoreUnavailable(f"{where}: {message}; check the user name, password and database name in the URL "
+                                "(`createdb NAME` creates a database)")
     if isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError) or "connection" in lowered:
         if "database is locked" in lowered:
             return StoreError(f"{where} stayed locked by another writer for too long ({message}); run again")
         return StoreUnavailable(f"cannot reach {where} ({message}); is the server running?")
     return StoreError(f"database error on {where}: {message}")
+
+
+def _sqlite_dir_read_only(url: str | URL) -> bool:
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except sa_exc.ArgumentError:
+        return False
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database.startswith(("file:", ":memory:")):
+        return False
+    directory = Path(database).expanduser().resolve().parent
+    try:
+        return not os.access(directory, os.W_OK) or bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -161,6 +201,8 @@ def translated(url: str | URL) -> Iterator[None]:
         raise translate(err, url) from None
     except sa_exc.SQLAlchemyError as err:
         raise translate(err, url) from None
+    except UnicodeError as err:  # a host name the IDNA codec refuses (a label over 63 characters)
+        raise ConfigError(f"cannot use database URL {redact(url)[:200]}: bad host name ({err})") from None
     except OSError as err:
         if err.errno == 28:  # ENOSPC
             raise StoreFull(

@@ -92,7 +92,7 @@ def test_table_is_for_people(log: dict[str, Any]) -> None:
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["session_id", "agent", "requests"]
     assert any(line.startswith("TOTAL") for line in lines)
-    assert "3,500" in result.output and "$12.3400" in result.output
+    assert "3,500" in result.output and "$12.34" in result.output and "$12.3400" not in result.output
     latency = run(log, "latency", "--by", "session")
     assert latency.exit_code == 0 and "p95" in latency.output and "running" in latency.output
     stats = run(log, "tools", "--stats")

@@ -77,7 +77,7 @@ def test_header_has_agent_model_timing_tokens_and_cost(recorded: Recorded) -> No
     snapshot = recorded.emu.session(sid)["usage"]
     assert f"{snapshot['input_tokens']:,} input · {snapshot['output_tokens']:,} output" in head
     cents = int(snapshot["list_cost"]["amount"])  # the API's minor units
-    assert f"- **List cost:** ${cents // 100}.{cents % 100:02d} USD (session snapshot)" in head
+    assert f"- **List cost:** ${cents // 100}.{cents % 100:02d} (session snapshot)" in head
     for thread in recorded.emu.threads(sid):
         assert f"| `{thread['id']}`" in head
 

@@ -150,7 +150,7 @@ def test_read_only_disk(small_disk: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     with pytest.raises((StoreReadOnly, StoreUnavailable)), EventStore(url) as store:
         store.append(raws([message(1)]))
-    result = run_cli("db", "downgrade", "--db", url, "base")
+    result = run_cli("db", "downgrade", "--db", url, "base", "--yes")
     assert_one_line_error(result)
 
 
