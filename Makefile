@@ -22,6 +22,7 @@ chromium:
 
 test: install postgres chromium
 	$(PY) -m ruff check recorder analytics migrations tests
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 demo: install
@@ -32,6 +33,7 @@ bench: install postgres chromium
 
 lint: install
 	$(PY) -m ruff check recorder analytics migrations tests
+	$(PY) -m mypy
 
 typecheck: install
 	$(PY) -m mypy

@@ -374,7 +374,7 @@ class Emulator:
         """The files listed now (a live session's new files appear ``file_lag`` after it goes idle)."""
         with self._lock:
             sessions = list(self._sessions.values())
-        out = []
+        out: list[dict[str, Any]] = []
         for session in sessions:
             if scope_id is None or session.id == scope_id:
                 out.extend(_file_object(session, f) for _, f in session.visible_files())

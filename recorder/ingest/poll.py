@@ -33,7 +33,7 @@ async def catch_up(api: Api, sink: StreamSink, page_size: int = DEFAULT_PAGE_SIZ
     pending: asyncio.Task[Page] | None = fetch(cursor)
     progress = Progress(sink.label)
     try:
-        while True:
+        while pending is not None:
             try:
                 page = await pending
             except ApiError as err:

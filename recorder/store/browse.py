@@ -184,7 +184,7 @@ class Browser:
         if flt.session_ids is not None:
             names = [f"id{n}" for n in range(len(flt.session_ids))] or ["id_none"]
             clauses.append(f"s.session_id IN ({', '.join(':' + n for n in names)})")
-            params.update(zip(names, list(flt.session_ids) or [None], strict=False))
+            params.update(zip(names, [*flt.session_ids] or [""], strict=False))
         return ("WHERE " + " AND ".join(clauses)) if clauses else ""
 
     _FROM = ("FROM sessions s LEFT JOIN ui_sessions u ON u.session_id = s.session_id "

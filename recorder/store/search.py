@@ -308,7 +308,8 @@ class SearchIndex:
                 s["last"] = doc.processed_at if s["last"] is None else max(s["last"], doc.processed_at)
             data = doc.data
             if doc.type == vocabulary.REQUEST_END and data is not None:
-                usage = data.get("model_usage") if isinstance(data.get("model_usage"), dict) else {}
+                raw = data.get("model_usage")
+                usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
                 counts = [_int(usage.get(name)) for name in TOKEN_FIELDS]
                 s["model_requests"] += 1
                 for name, value in zip(TOKEN_FIELDS, counts, strict=True):
@@ -318,7 +319,8 @@ class SearchIndex:
                 for n, value in enumerate(counts, 1):
                     sums[n] += value
             elif doc.type == "session.usage" and data is not None:
-                usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+                raw = data.get("usage")
+                usage = raw if isinstance(raw, dict) else {}
                 amount, currency = money_amount(usage.get("list_cost"))
                 if amount is not None:
                     s["cost"] = (str(amount), float(amount), currency, doc.position)

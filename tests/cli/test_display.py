@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from recorder.analytics import html, prices, queries
+from recorder.analytics.service import opened
+from recorder.analytics.window import window
 
-from analytics import html, output, prices, queries
-from analytics.service import opened
-from analytics.window import window
 from recorder.cli import cli
 from recorder.money import format_money
+from recorder.output import formats as output
 from recorder.store import EventStore
 from tests.analytics.logs import multi_agent, simple
 
