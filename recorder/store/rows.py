@@ -59,6 +59,7 @@ class StoredEvent:
     payload_hash: str
     chain_hash: str
     run_id: int | None
+    scrubbed: str | None = None  # the JSON pointers whose secrets were replaced on the way in (migration 0003)
 
     @property
     def data(self) -> dict[str, Any]:
