@@ -89,6 +89,7 @@ def run_demo(
     say(f"  recorder usage --by model --db {db_url}")
     say(f"  recorder verify --db {db_url}")
     say(f"  recorder serve --db {db_url}      # the recordings over the API, for your own SDK code")
+    say(f"  recorder ui --db {db_url}         # the whole archive in a browser: list, search, sessions, usage")
     return DemoResult(len(report.sessions), report.events_added, len(report.failed), chosen, live)
 
 
