@@ -163,9 +163,9 @@ class Browser:
     def _where(self, flt: SessionFilter, params: dict[str, Any]) -> str:
         clauses = []
         if flt.status == "archived":
-            clauses.append(f"{self._archived()} IS NOT NULL")
+            clauses.append(f"({self._archived()} IS NOT NULL OR l.archived_at IS NOT NULL)")
         elif flt.status == "deleted":
-            clauses.append("u.deleted_at IS NOT NULL")
+            clauses.append("(u.deleted_at IS NOT NULL OR l.deleted_at IS NOT NULL)")
         elif flt.status:
             clauses.append("s.status = :status")
             params["status"] = flt.status
@@ -189,7 +189,9 @@ class Browser:
 
     _FROM = ("FROM sessions s LEFT JOIN ui_sessions u ON u.session_id = s.session_id "
              "LEFT JOIN (SELECT session_id, count(*) AS threads FROM threads GROUP BY session_id) t "
-             "ON t.session_id = s.session_id ")
+             "ON t.session_id = s.session_id "
+             # the recorder's lifecycle record: archived upstream, deleted upstream (a 404, or session.deleted)
+             "LEFT JOIN session_lifecycle l ON l.session_id = s.session_id ")
 
     def sessions(self, flt: SessionFilter | None = None, *, sort: str = "last_activity", descending: bool = True,
                  limit: int = 50, offset: int = 0) -> SessionPage:
@@ -223,11 +225,12 @@ class Browser:
             return []
         names = {f"id{n}": value for n, value in enumerate(ids)}
         found = conn.execute(text(
-            "SELECT s.session_id, s.title, s.agent_name, s.model, s.status, s.snapshot, u.deleted_at, "
+            "SELECT s.session_id, s.title, s.agent_name, s.model, s.status, s.snapshot, "
+            "coalesce(u.deleted_at, l.deleted_at), "
             "coalesce(s.created_at, u.first_event_at), " + _ACTIVITY + ", coalesce(u.events, 0), "
             "coalesce(t.threads, 0), coalesce(u.model_requests, 0), coalesce(u.input_tokens, 0), "
             "coalesce(u.output_tokens, 0), coalesce(u.cache_read_input_tokens, 0), "
-            "coalesce(u.cache_creation_input_tokens, 0), coalesce(u.tokens, 0), u.list_cost, u.currency "
+            "coalesce(u.cache_creation_input_tokens, 0), coalesce(u.tokens, 0), u.list_cost, u.currency, l.archived_at "
             + self._FROM + f"WHERE s.session_id IN ({', '.join(':' + n for n in names)})"), names).all()
         by_id = {}
         for row in found:
@@ -236,6 +239,8 @@ class Browser:
             if cost is None:
                 cost, currency = _usage_cost(snapshot)
             archived = snapshot.get("archived_at")
+            if not isinstance(archived, str) and row[19] is not None:
+                archived = format_time(read_time(row[19]))
             counts = [int(v) for v in row[9:17]]
             by_id[row[0]] = SessionRow(
                 row[0], row[1], row[2], row[3], row[4], archived if isinstance(archived, str) else None,

@@ -144,3 +144,24 @@ def test_a_word_in_most_of_the_archive_ranks_the_latest_matches(store: EventStor
     assert index.ranked("gateway", cap=3).sessions[0][0] in ("sesn_a", "sesn_b")
     found = index.snippets("gateway", [capped.sessions[0][2]])
     assert next(iter(found.values()))[2] == "\x02gateway\x03 again"
+
+
+def test_the_list_marks_what_the_lifecycle_knows(store: EventStore) -> None:
+    """Archived or deleted upstream as the recorder found it (a 404 leaves no session.deleted event): the list
+    shows it, and the status filter finds it."""
+    from datetime import datetime
+
+    from recorder.store import Lifecycle
+
+    _fill(store)
+    SearchIndex(store).catch_up()
+    browser = Browser(store)
+    assert browser.session("sesn_b").deleted_at is None  # type: ignore[union-attr]
+    lifecycle = Lifecycle(store)
+    lifecycle.mark_deleted("sesn_b", actor="test", reason="the API answers 404", details={})
+    lifecycle.set_state("sesn_a", "closed", upstream_status="idle", upstream_updated_at=None,
+                        archived_at=datetime(2026, 11, 30, 12, 0))
+    assert browser.session("sesn_b").deleted_at is not None  # type: ignore[union-attr]
+    assert [r.session_id for r in browser.sessions(SessionFilter(status="deleted")).rows] == ["sesn_b"]
+    assert browser.session("sesn_a").archived_at == "2026-11-30T12:00:00.000000Z"  # type: ignore[union-attr]
+    assert [r.session_id for r in browser.sessions(SessionFilter(status="archived")).rows] == ["sesn_a"]

@@ -4,6 +4,7 @@ escaping, and that no route changes the log."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -154,7 +155,9 @@ def test_every_answer_carries_a_strict_csp(ui: str, archive: Archive) -> None:
 def test_pages_load_nothing_from_elsewhere(ui: str, archive: Archive) -> None:
     for route in ["/", "/usage", "/compliance", f"/sessions/{archive.sessions['multi_agent']}"]:
         page = request(ui + route).text
-        assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
+        # Recorded text may hold URLs (a web_fetch's input): what matters is that nothing is loaded from them.
+        assert not re.search(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", page, re.IGNORECASE)
+        assert not re.search(r"url\(\s*[\"']?(?:https?:)?//", page)  # nor from stylesheets
         assert "<script>" not in page  # no inline script: the CSP would refuse it
         assert "//" not in "".join(part.split('"')[0] for part in page.split('src="')[1:])
 
