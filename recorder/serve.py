@@ -34,7 +34,7 @@ from recorder.apiserver import DEFAULT_MAX_CONNECTIONS, ApiServer, EventQuery, E
 from recorder.errors import ConfigError, NotFound
 from recorder.events import format_time, parse_time
 from recorder.replay.pacing import Pace, check_pace
-from recorder.store import EventRow, EventStore, FileArchive
+from recorder.store import EventRow, EventStore, FileArchive, open_read_only
 
 
 def _record(row: EventRow) -> EventRecord:
@@ -247,7 +247,7 @@ def run(db_url: str, *, host: str, port: int, speed: float, max_gap: float | Non
         max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
     """``recorder serve``: serve until interrupted, after saying where and what."""
     check_exposure(host, token)
-    store = EventStore(db_url)
+    store = open_read_only(db_url)  # serve changes nothing: the log may sit on read-only media
     try:
         server = serve(store, host=host, port=port, speed=speed, max_gap=max_gap, heartbeat=heartbeat,
                        token=token, max_connections=max_connections)
