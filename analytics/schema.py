@@ -174,7 +174,7 @@ SELECT d.session_id, d.event_key AS id, d.position, d.processed_at AS finished_a
        d.thread_id AS attributed_thread_id, f.start_id, f.is_error, f.input_tokens, f.output_tokens,
        f.cache_read_input_tokens, f.cache_creation_input_tokens, f.speed
 FROM distinct_events d JOIN f_request_end f USING (position)
-WHERE d.type = 'span.model_request_end';
+WHERE d.type = '{vocabulary.REQUEST_END}';
 
 CREATE OR REPLACE VIEW model_request_ends AS
 SELECT r.* EXCLUDE (attributed_thread_id), coalesce(r.attributed_thread_id, p.thread_id) AS thread_id,

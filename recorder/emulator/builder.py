@@ -30,7 +30,7 @@ from typing import Any
 from recorder.apiserver.wire import format_micros
 from recorder.emulator import ids, text
 from recorder.emulator.snapshots import PRICES, AgentSpec, SessionSnapshot, Usage, file_object, money
-from recorder.vocabulary import THREAD_CROSS_POSTED
+from recorder.vocabulary import REQUEST_END, THREAD_CROSS_POSTED
 
 CROSS_POSTED = THREAD_CROSS_POSTED
 
@@ -202,7 +202,7 @@ class SessionBuilder:
             "cache_creation_input_tokens": int(r.choice([0, 0, r.randint(100, 8000)]) * scale),
             "speed": "standard",
         }
-        return self.emit("span.model_request_end", {"model_request_start_id": start_id, "is_error": is_error,
+        return self.emit(REQUEST_END, {"model_request_start_id": start_id, "is_error": is_error,
                                                     "model_usage": usage}, thread=thread, tick=False)
 
     def thinking(self, thread: str | None = None) -> str:
@@ -455,7 +455,7 @@ class FullBuilder(SessionBuilder):
 
     def span_end_usage(self, start_id: str, model_usage: dict[str, Any], thread: str | None = None) -> str:
         """A ``span.model_request_end`` with the given ``model_usage`` (for figures a scenario must control)."""
-        return self.emit("span.model_request_end", {"model_request_start_id": start_id, "is_error": False,
+        return self.emit(REQUEST_END, {"model_request_start_id": start_id, "is_error": False,
                                                     "model_usage": model_usage}, thread=thread, tick=False)
 
     def cache_ttl_1h(self, tokens: int) -> None:

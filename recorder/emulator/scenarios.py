@@ -16,7 +16,7 @@ from typing import Any
 from recorder.emulator import ids, snapshots, text
 from recorder.emulator.builder import AdvisorSpec, FullBuilder, Script, SessionBuilder, document_block, image_block
 from recorder.emulator.snapshots import AgentSpec, mcp_toolset, money, toolset
-from recorder.vocabulary import ADVISOR_AGENT, ERROR_TYPES
+from recorder.vocabulary import ADVISOR_AGENT, ERROR_TYPES, REQUEST_END
 
 
 @dataclass(frozen=True)
@@ -344,7 +344,7 @@ def unknown_types(ctx: Context) -> Script:
     for emission in b.emissions:
         if emission.event["type"] == "session.status_idle":
             emission.event["resume_hint"] = {"after_seconds": 30}
-        elif emission.event["type"] == "span.model_request_end":
+        elif emission.event["type"] == REQUEST_END:
             emission.event["model_usage"]["server_tool_use_v2"] = {"code_execution": 1}
     return b.build()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from recorder.apiserver.wire import format_micros
 from recorder.money import minor_units
-from recorder.vocabulary import SESSION_STATUS, THREAD_STATUS
+from recorder.vocabulary import REQUEST_END, SESSION_STATUS, THREAD_STATUS
 
 # List prices in USD per million tokens: input, output, cache write (5 min), cache read.
 PRICES: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {
@@ -228,7 +228,7 @@ class SessionSnapshot:
                 child.clock.move(THREAD_STATUS_OF_EVENT[kind], at)
                 if kind == "session.thread_status_running" and child.first_running is None:
                     child.first_running = at
-        elif kind == "span.model_request_end" and thread is not None:
+        elif kind == REQUEST_END and thread is not None:
             thread.usage.add(thread.model, event["model_usage"])
         elif kind == "agent.tool_use" and thread is not None:
             if event.get("name") == "web_search":
