@@ -60,8 +60,8 @@ it waits for the client's ``user.custom_tool_result`` or ``user.tool_confirmatio
 ``budget_reached`` (it waits for a new message). A ``session.usage`` event (cumulative usage; ``list_cost`` an
 integer string of cents) comes just before every ``session.status_idle``. Every scenario ends idle, ``end_turn``
 (``custom_tool`` / ``confirmation`` with ``pending=True`` end on ``requires_action``); only ``errors`` and
-``error_catalog`` end ``terminated``, by an unrecoverable error. An idle session takes new user events (``events.send`` /
-``send_message``) and runs again.
+``error_catalog`` end ``terminated``, by an unrecoverable error. An idle session takes new user events
+(``events.send`` / ``send_message``) and runs again.
 
 * Streams stay open while a session is idle (heartbeats only): it may run again. They end cleanly once it can emit
   nothing more: terminated, archived, or deleted.
