@@ -28,6 +28,8 @@ class Counting(Observer):
         self.threads = 0
         self.notices = 0
         self.request_budget: RequestBudget | None = None
+        self.on_finished: Callable[[SessionOutcome], None] | None = None  # e.g. print the session's line
+        self.run_id: int | None = None
 
     def budget(self, budget: RequestBudget) -> None:
         self.request_budget = budget
@@ -38,8 +40,6 @@ class Counting(Observer):
         if self.request_budget is None:
             return ""
         return f" · {self.request_budget.recent_rpm():,}/{self.request_budget.rpm:,.0f} req/min"
-        self.on_finished: Callable[[SessionOutcome], None] | None = None  # e.g. print the session's line
-        self.run_id: int | None = None
 
     def run_started(self, run_id: int | None) -> None:
         self.run_id = run_id
