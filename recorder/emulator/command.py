@@ -28,6 +28,12 @@ FAULT_ROWS = (
     ("times=K", "the shaping faults (drop_after .. slow_first_byte) apply to the next K responses only"),
     ("on=WHERE", "all (default) | events | list | stream | session_events | thread_events: which requests the "
                  "faults apply to (session_events: the session stream's list and SSE; thread_events: threads')"),
+    ("skew=S", "data fault: touched events show processed_at S seconds off (S may be negative)"),
+    ("late=S", "data fault: touched session events appear in lists S seconds late (with their earlier time) and "
+               "never on the stream"),
+    ("hostile", "data fault: touched events carry 3,000-deep nesting or a 5,000-digit integer (valid JSON)"),
+    ("loop_cursor", "data fault: an event list page asked for with a cursor answers with that same cursor"),
+    ("every=K", "which events the data faults touch: one in K, by their id's digest (default 5)"),
 )
 FAULT_EXAMPLES = (
     ("--faults rate_limit=2,retry_after=0.5", "two 429s, then answers (the SDK retries after 0.5 s)"),

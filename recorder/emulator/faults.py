@@ -33,7 +33,7 @@ text: :func:`rewrite_event` gives it, for tests' truth too), are never used up b
 ``skew=S``             touched events show ``processed_at`` S seconds off (S may be negative): a timestamp ahead
                        of (or behind) its place in the list; lists still filter and order by the true time
 ``late=S``             touched events of the session stream become visible in its list only S seconds after they
-                       happened (at once when the session has terminated), with their earlier time; streams never
+                       happened (at once when the session has stopped running), with their earlier time; streams never
                        carry them
 ``hostile``            touched events carry one more member the ``json`` module refuses: 3,000-deep nesting or a
                        5,000-digit integer (valid JSON all the same)
