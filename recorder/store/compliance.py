@@ -253,6 +253,8 @@ class ComplianceStore:
         conn.execute(delete(t.session_files).where(t.session_files.c.session_id == session_id))
         conn.execute(delete(t.threads).where(t.threads.c.session_id == session_id))
         conn.execute(delete(t.sessions).where(t.sessions.c.session_id == session_id))
+        # what the recorder knew of its life upstream goes too: a pruned session is known by its tombstone only
+        conn.execute(delete(t.session_lifecycle).where(t.session_lifecycle.c.session_id == session_id))
         if blob_hashes:
             still_used = select(t.session_files.c.sha256).where(t.session_files.c.sha256.in_(blob_hashes))
             conn.execute(

@@ -81,7 +81,7 @@ def run_data_trial(store: EventStore, seed: int) -> None:
                         page_size=rng.choice([7, 100, 1000]), deadline=90, catchup_interval=0.5)
         assert not report.failed, (seed, spec, [o.error for o in report.failed])
         assert_exact_texts(store, emu, [*sids, live], Faults.parse(spec))
-        assert store.runs()[0]["outcome"] == "ok"
+        assert store.runs()[0].outcome == "ok"
     emu.close()
 
 
@@ -102,7 +102,7 @@ def run_loop_trial(store: EventStore, seed: int) -> None:
         assert failed.session_id == looping and ("leads back" in failed.error or "nothing new" in failed.error)
         assert "\n" not in failed.error
         run = store.runs()[0]
-        assert run["outcome"] == "error" and looping in run["error"]
+        assert run.outcome == "error" and looping in run.error
         got = [e.payload for e in store.stream_events(looping, None)]
         assert got == served_truth(emu, looping, None, faults)[: len(got)], "a prefix of the truth"
         assert_exact_texts(store, emu, [fine], faults)
@@ -139,17 +139,17 @@ def sigterm_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
         with EventStore(db_url) as store:
             [run] = store.runs()
             if victim.returncode == 143:  # (the run may have just finished: then it says ok, truthfully)
-                assert run["outcome"] in ("interrupted", "ok"), run
-                if run["outcome"] == "interrupted":
-                    assert run["error"] == "terminated by SIGTERM", run
+                assert run.outcome in ("interrupted", "ok"), run
+                if run.outcome == "interrupted":
+                    assert run.error == "terminated by SIGTERM", run
                 lines = err.strip().splitlines()  # one line; a connection warning may come before it
                 assert "SIGTERM" in lines[-1] and "Traceback" not in err, err
                 assert all("retrying" in line for line in lines[:-1]), err
             elif victim.returncode == -signal.SIGTERM:
                 # Only while the interpreter shuts down (it restores the default handler): after the run ended.
-                assert run["outcome"] == "ok" and '"type": "run"' in out, (out, err)
+                assert run.outcome == "ok" and '"type": "run"' in out, (out, err)
             else:
-                assert victim.returncode == 0 and run["outcome"] == "ok", (victim.returncode, err)
+                assert victim.returncode == 0 and run.outcome == "ok", (victim.returncode, err)
             leases = Leases(store)
             for sid in sids:
                 holder = leases.holder(sid)
@@ -158,7 +158,7 @@ def sigterm_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
         assert again.returncode == 0, again.stderr
         with EventStore(db_url) as store:
             assert_exact_texts(store, emu, sids, Faults.parse(data))
-            outcomes = [r["outcome"] for r in store.runs()]
+            outcomes = [r.outcome for r in store.runs()]
             assert outcomes[0] == "ok" and set(outcomes[1:]) <= {"interrupted", "ok"}, outcomes
     emu.close()
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 
 from recorder.compliance.retention import prune
-from recorder.store import EventStore, utcnow
+from recorder.store import EventStore, RunRow, utcnow
 from tests.recorder.fakeapi import FakeApi, FakeSession, event_text, stored_texts
 
 
-def _runs(store: EventStore) -> list[dict]:
+def _runs(store: EventStore) -> list[RunRow]:
     return store.runs()
 
 
@@ -85,7 +85,7 @@ def test_hostile_events_are_stored_byte_for_byte(store: EventStore) -> None:
     assert not report.failed, [o.error for o in report.failed]
     assert stored_texts(store, "sesn_hostile") == texts
     assert report.sessions[0].complete
-    assert _runs(store)[0]["outcome"] == "ok"
+    assert _runs(store)[0].outcome == "ok"
     rows = list(store.stream_events("sesn_hostile", None))
     assert all(len(r.event_id) <= 255 and len(r.event_key) <= 255 and len(r.type) <= 255 for r in rows)
     assert rows[4].type == ("agent." + "t" * 400)[:255]
@@ -114,7 +114,7 @@ def test_an_unstorable_item_costs_only_its_stream_and_the_audit_says_so(store: E
     assert stored_texts(store, "sesn_bad") == [event_text(1)], "what came before it is recorded"
     assert stored_texts(store, "sesn_good") == good
     run = _runs(store)[0]
-    assert run["outcome"] == "error" and "sesn_bad" in run["error"]
+    assert run.outcome == "error" and "sesn_bad" in run.error
 
 
 def test_an_unstorable_item_in_a_thread_costs_that_thread_only(store: EventStore) -> None:
@@ -144,7 +144,7 @@ def test_a_cursor_leading_back_to_itself_stops_the_stream(store: EventStore) -> 
     [failed] = report.failed
     assert "leads back" in failed.error or "nothing new" in failed.error
     assert len([r for r in api.requests if "/events?" in r]) < 10
-    assert _runs(store)[0]["outcome"] == "error"
+    assert _runs(store)[0].outcome == "error"
 
 
 # ---------------------------------------------------------------------------------- answers' shapes

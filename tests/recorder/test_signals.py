@@ -34,8 +34,8 @@ def test_sigterm_commits_releases_audits_and_exits_143(backend_url: str) -> None
             last = json.loads(ndjson_lines(out)[-1])
             assert last["type"] == "run" and last["outcome"] == "interrupted", out
             [run] = store.runs()
-            assert run["outcome"] == "interrupted" and run["error"] == "terminated by SIGTERM"
-            assert run["finished_at"] is not None
+            assert run.outcome == "interrupted" and run.error == "terminated by SIGTERM"
+            assert run.finished_at is not None
             holder = Leases(store).holder(live)
             assert holder is not None and holder.expires_at <= utcnow(), "the lease was released"
         again = run_cli(args, env)
@@ -75,7 +75,7 @@ def test_a_stalled_stream_is_caught_up_from_history(store: EventStore) -> None:
         report = record(store, server, [live], follow=True, mode="stream", deadline=40, catchup_interval=0.3)
         assert time.monotonic() - started < 30
         assert not report.failed, [o.error for o in report.failed]
-        assert report.sessions[0].complete
+        assert report.sessions[0].state in ("settled", "closed")  # followed to its rest, caught up
         assert_exact(store, emu, [live])
     emu.close()
 
@@ -91,7 +91,7 @@ def test_record_prints_each_session_as_it_finishes_and_the_run_at_the_deadline(s
         assert result.returncode == 3, result.stderr
         objects = [json.loads(line) for line in ndjson_lines(result.stdout)]
         assert [o["type"] for o in objects] == ["session", "run"], result.stdout
-        assert objects[0]["session_id"] == done and objects[0]["complete"] is True
+        assert objects[0]["session_id"] == done and objects[0]["state"] in ("settled", "closed")
         assert objects[1]["outcome"] == "deadline" and objects[1]["run_id"] is not None
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     emu.close()
