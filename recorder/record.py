@@ -47,6 +47,7 @@ import anthropic
 from recorder import __version__
 from recorder.errors import (
     ApiError,
+    ConfigError,
     DeadlineReached,
     LeaseLost,
     RecorderError,
@@ -739,6 +740,10 @@ class Recorder:
                 self.report.unchanged += 1
             else:
                 candidates.append(session_id)
+                if len(candidates) >= 100:  # start recording while the list is still being read
+                    for admitted in await self.admit(candidates):
+                        start(admitted)
+                    candidates = []
         if not self.options.statuses and self.options.created_after is None:
             in_log = await asyncio.to_thread(self.store.session_ids)
             for session_id in dict.fromkeys([*known, *in_log]):
@@ -768,8 +773,6 @@ class Recorder:
         if self.options.listen is not None:
             key = self.options.webhook_key or os.environ.get("ANTHROPIC_WEBHOOK_SIGNING_KEY")
             if not key:
-                from recorder.errors import ConfigError
-
                 raise ConfigError("--listen needs the webhook signing key: set ANTHROPIC_WEBHOOK_SIGNING_KEY")
             webhooks = self.client.beta.webhooks
             lifecycle = self.writer.lifecycle
