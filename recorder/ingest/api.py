@@ -116,13 +116,7 @@ class Api:
         while True:
             extra = {"page": page} if page else {}
             body = await self._json(what, functools.partial(request, extra))
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, list):
-                raise ApiError(f"{what}: the API at {self.base_url} answered without a `data` list "
-                               f"({sample(body)}); is ANTHROPIC_BASE_URL right?")
-            page = body.get("next_page") or None
-            if page is not None and not isinstance(page, str):
-                raise ApiError(f"{what}: the API at {self.base_url} answered with a `next_page` that is not text")
+            data, page = self._page_shape(what, body)
             progress.page(data, page)
             for item in data:
                 yield item
@@ -189,14 +183,19 @@ class Api:
         except (ValueError, UnicodeDecodeError):
             raise ApiError(f"{what}: the API at {self.base_url} answered with something that is not JSON; "
                            "is ANTHROPIC_BASE_URL right?") from None
-        data = listed.get("data") if isinstance(listed, dict) else None
+        data, next_page = self._page_shape(what, listed)
+        return Page(data, next_page, texts)
+
+    def _page_shape(self, what: str, body: Any) -> tuple[list[Any], str | None]:
+        """A list page's ``data`` and ``next_page``, or one line saying the answer is not a list page."""
+        data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise ApiError(f"{what}: the API at {self.base_url} answered without a `data` list "
-                           f"({sample(listed)}); is ANTHROPIC_BASE_URL right?")
-        next_page = listed.get("next_page") or None
+                           f"({sample(body)}); is ANTHROPIC_BASE_URL right?")
+        next_page = body.get("next_page") or None
         if next_page is not None and not isinstance(next_page, str):
             raise ApiError(f"{what}: the API at {self.base_url} answered with a `next_page` that is not text")
-        return Page(data, next_page, texts)
+        return data, next_page
 
     @asynccontextmanager
     async def open_stream(
