@@ -29,6 +29,7 @@ demo: install
 	$(PY) -m recorder demo --db sqlite:///recorder.db
 
 bench: install postgres chromium
+	$(PY) -m pip install -q -e '.[dev,postgres,bench]'
 	$(PY) -m tests.benchmarks
 
 lint: install

@@ -14,11 +14,21 @@ from typing import Any
 
 import click
 
-from recorder import __version__
+from recorder import heap
 from recorder.errors import RecorderError
 from recorder.output.stdout import GuardedStream, StdoutFailed, silence
 
 DEFAULT_DB = "sqlite:///recorder.db"
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version`` (the version is read only when asked: see ``recorder.__getattr__``)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from recorder import __version__
+
+    click.echo(f"recorder, version {__version__}")
+    ctx.exit()
 
 
 # ------------------------------------------------------------------------------- parameter types
@@ -128,7 +138,8 @@ class RecorderGroup(click.Group):
 
 @click.group(cls=RecorderGroup,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(__version__, prog_name="recorder")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 def cli() -> None:
     """Record Claude Managed Agents sessions into an event log you own, and rebuild transcripts, usage
     reports and offline replays from it.
@@ -234,7 +245,7 @@ def db_current(db_url: str) -> None:
 
     current = migrate.current(db_url)
     state = migrate.describe(current)
-    if current is not None and current not in migrate.known_revisions():
+    if current is not None and current not in migrate.known():
         raise SchemaError(f"database is at revision {current}: {state}")
     click.echo(f"{current or 'empty'}: {state}")
 
@@ -296,8 +307,13 @@ def _time_option(value: str | None) -> Any:
               type=click.Choice(["rescheduling", "running", "idle", "terminated"]),
               help="With --all: only sessions in this status (repeatable).")
 @click.option("--created-after", metavar="TIME", help="With --all: only sessions created at or after TIME.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1, 4096), default=8, show_default=True,
               help="Sessions recorded at once.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
+              help="With --all --follow: spread the sessions over N worker processes (a stable hash of the "
+              "session id picks the worker; leases are still taken). Each worker gets 1/N of --max-rpm and "
+              "--concurrency; Ctrl-C/SIGTERM stop them all; one run line and exit status cover them all.")
+@click.option("--shard", hidden=True, metavar="I/N", help="(Set by --workers.) Record only worker I's sessions.")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Events per history page.")
 @click.option("--poll-interval", type=FiniteFloat(min=0.05), default=2.0, show_default=True,
@@ -323,7 +339,7 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
            request_timeout: float, statuses: tuple[str, ...], created_after: str | None,
            concurrency: int, page_size: int, poll_interval: float, lease_seconds: float, overlap: float,
            catchup_interval: float, include_pruned: bool, no_files: bool, refresh: bool, as_json: bool | None,
-           verbose: bool) -> None:
+           verbose: bool, workers: int, shard: str | None) -> None:
     """Record sessions from the Managed Agents API into the event log: every event exactly once, as delivered.
 
     \b
@@ -332,6 +348,7 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
       recorder record sesn_A sesn_B --follow         # until both are settled, closed or deleted
       recorder record --all                          # every session that changed since last time
       recorder record --all --follow --listen 127.0.0.1:8787 --max-rpm 200   # the service
+      recorder record --all --follow --workers 4     # the service on 4 cores (sessions hashed over 4 processes)
     Uses ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL like the SDK. Stopping (deadline, Ctrl-C, SIGTERM, a crash)
     loses nothing: what was recorded is committed, and running the same command again resumes. Each session's
     result is printed as it finishes, and the run's at any end (JSON when stdout is not a terminal).
@@ -340,115 +357,192 @@ def record(db_url: str, session_ids: tuple[str, ...], all_sessions: bool, follow
     from recorder.watchdog import DeadlineWatchdog
 
     watchdog = DeadlineWatchdog(deadline, started) if deadline is not None else None
-    import json
-    import signal
+    try:  # any way out of this command disarms the watchdog (in-process callers, e.g. tests, go on living)
+        # usage first, before the slow imports
+        if bool(session_ids) == all_sessions:
+            raise click.UsageError("give SESSION_IDs or --all (not both)")
+        if (statuses or created_after) and not all_sessions:
+            raise click.UsageError("--status and --created-after go with --all")
+        if listen is not None and not (all_sessions and follow):
+            raise click.UsageError("--listen goes with --all --follow")
+        import json
+        import signal
 
-    from recorder.errors import Terminated
+        from recorder.errors import Terminated
 
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise Terminated("terminated by SIGTERM")
+        def on_sigterm(signum: int, frame: Any) -> None:
+            raise Terminated("terminated by SIGTERM")
 
-    signal.signal(signal.SIGTERM, on_sigterm)  # outside the event loop too (before it starts, after it ends)
+        signal.signal(signal.SIGTERM, on_sigterm)  # outside the event loop too (before it starts, after it ends)
 
-    from recorder import progress
-    from recorder.errors import DeadlineReached
-    from recorder.record import RecordOptions, run_recording
-    from recorder.store import EventStore, distinct_events
+        from recorder import progress
+        from recorder.errors import DeadlineReached
+        from recorder.ingest.webhooks import parse_listen
+        from recorder.record import RecordOptions, run_recording
+        from recorder.store import EventStore, distinct_events
 
-    if bool(session_ids) == all_sessions:
-        raise click.UsageError("give SESSION_IDs or --all (not both)")
-    if (statuses or created_after) and not all_sessions:
-        raise click.UsageError("--status and --created-after go with --all")
-    if listen is not None and not (all_sessions and follow):
-        raise click.UsageError("--listen goes with --all --follow")
-    from recorder.ingest.webhooks import parse_listen
+        listen_at = parse_listen(listen) if listen is not None else None
+        if workers > 1 or shard is not None:
+            if not (all_sessions and follow):
+                raise click.UsageError("--workers goes with --all --follow")
+            if listen is not None:
+                raise click.UsageError("--workers cannot go with --listen (one webhook port, several processes); the "
+                                       "list sweep finds every change")
+        shard_at = None
+        if shard is not None:
+            from recorder.workers import parse_shard
 
-    listen_at = parse_listen(listen) if listen is not None else None
-    from recorder.ingest.scrub import rules
-
-    rules()  # RECORDER_SECRET_NAMES / _PATTERNS checked before anything is recorded (ConfigError: exit 2)
-    options = RecordOptions(
-        mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
-        concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
-        statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
-        settle=settle, sweep_interval=sweep_interval, max_rpm=max_rpm or None, listen=listen_at,
-        overlap=overlap, catchup_interval=catchup_interval, include_pruned=include_pruned,
-    )
-    on_terminal = sys.stderr.isatty()
-    observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
-    as_json = (not sys.stdout.isatty()) if as_json is None else as_json
-    finished: list[Any] = []
-
-    def print_session(outcome: Any) -> None:
-        # events_added counts stream entries (an event on two streams, e.g. the session stream and its primary
-        # thread, is stored on each); `recorder sessions` counts distinct events: print both, labelled.
-        finished.append(outcome)
-        try:
-            in_log: int | None = distinct_events(store, outcome.session_id)
-        except RecorderError:
-            in_log = None
-        if as_json:
-            click.echo(json.dumps({**outcome.as_dict(), "events_in_log": in_log}))
-        elif outcome.state == "deleted":
-            click.echo(f"{outcome.session_id}  deleted upstream; the {outcome.events_added:,} stream events recorded "
-                       "by this run and all recorded before are kept")
-        else:
-            state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.state
-                                                           or outcome.status or "")
-            total = "" if in_log is None else f" ({in_log:,} distinct events in the log)"
-            click.echo(f"{outcome.session_id}  +{outcome.events_added:,} stream events{total}  {outcome.threads} "
-                       f"threads  {state}")
-
-    def print_run(run_id: int | None, outcome: str, report: Any = None) -> None:
-        """The run's line, at any end (done, deadline, Ctrl-C, SIGTERM, error)."""
-        events = sum(o.events_added for o in finished) if finished else observer.events
-        unchanged = report.unchanged if report is not None else 0
-        deleted = len(report.deleted) if report is not None else sum(o.state == "deleted" for o in finished)
-        if as_json:
-            click.echo(json.dumps({"type": "run", "run_id": run_id, "outcome": outcome, "sessions": len(finished),
-                                   "events_added": events, "unchanged": unchanged, "deleted": deleted}))
-        else:
-            more = f" ({unchanged:,} unchanged since last recorded)" if unchanged else ""
-            click.echo(f"recorded {len(finished)} sessions, {events:,} new stream events in {observer.elapsed:,.1f} s"
-                       + more + ("" if outcome == "ok" else f" ({outcome})"))
-
-    observer.on_finished = print_session
-    with EventStore(db_url) as store:
-        if watchdog is not None:
-            watchdog.running()
-        try:
-            report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
-        except DeadlineReached as err:
-            observer.clear()
-            print_run(observer.run_id, "deadline")
-            raise DeadlineReached(
-                f"{err}; {observer.events:,} new events are committed — run the same command again to resume"
-            ) from None
-        except Terminated as err:
-            observer.clear()
-            print_run(observer.run_id, "interrupted")
-            raise CliError(f"{err}; {observer.events:,} new events are committed — run the same command again "
-                           "to resume", err.exit_code) from None
-        except KeyboardInterrupt:
-            observer.clear()
-            print_run(observer.run_id, "interrupted")
-            raise CliError(
-                f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
-                130,
-            ) from None
-        except RecorderError:
-            observer.clear()
-            print_run(observer.run_id, "error")
-            raise
-        finally:
+            try:
+                shard_at = parse_shard(shard)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint="--shard") from None
+        if workers > 1:
             if watchdog is not None:
-                watchdog.done()
-    observer.clear()
-    print_run(report.run_id, report.outcome, report)
-    if report.failed:
-        first = report.failed[0]
-        more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
-        raise CliError(f"{first.session_id}: {first.error}{more}", 1)
+                watchdog.done()  # each worker keeps its own deadline; this process waits for them
+            _supervise(workers, max_rpm, concurrency, as_json)
+            return
+        from recorder.ingest.scrub import rules
+
+        rules()  # RECORDER_SECRET_NAMES / _PATTERNS checked before anything is recorded (ConfigError: exit 2)
+        options = RecordOptions(
+            mode=mode, follow=follow, deadline=deadline, request_timeout=request_timeout, page_size=page_size,
+            concurrency=concurrency, poll_interval=poll_interval, lease_seconds=lease_seconds, files=not no_files,
+            statuses=statuses, created_after=_time_option(created_after), refresh=refresh, started=started,
+            settle=settle, sweep_interval=sweep_interval, max_rpm=max_rpm or None, listen=listen_at,
+            overlap=overlap, catchup_interval=catchup_interval, include_pruned=include_pruned, shard=shard_at,
+        )
+        on_terminal = sys.stderr.isatty()
+        observer = progress.Terminal() if on_terminal else progress.Quiet(verbose=verbose)
+        as_json = (not sys.stdout.isatty()) if as_json is None else as_json
+        finished: list[Any] = []
+
+        def print_session(outcome: Any) -> None:
+            # events_added counts stream entries (an event on two streams, e.g. the session stream and its primary
+            # thread, is stored on each); `recorder sessions` counts distinct events: print both, labelled.
+            finished.append(outcome)
+            try:
+                in_log: int | None = distinct_events(store, outcome.session_id)
+            except RecorderError:
+                in_log = None
+            if as_json:
+                click.echo(json.dumps({**outcome.as_dict(), "events_in_log": in_log}))
+            elif outcome.state == "deleted":
+                click.echo(f"{outcome.session_id}  deleted upstream; the {outcome.events_added:,} stream events "
+                           "recorded by this run and all recorded before are kept")
+            else:
+                state = outcome.error or outcome.skipped or ("complete" if outcome.complete else outcome.state
+                                                               or outcome.status or "")
+                total = "" if in_log is None else f" ({in_log:,} distinct events in the log)"
+                click.echo(f"{outcome.session_id}  +{outcome.events_added:,} stream events{total}  {outcome.threads} "
+                           f"threads  {state}")
+
+        def print_run(run_id: int | None, outcome: str, report: Any = None) -> None:
+            """The run's line, at any end (done, deadline, Ctrl-C, SIGTERM, error)."""
+            events = observer.events  # every event committed, the sessions still in progress at the end included
+            unchanged = report.unchanged if report is not None else 0
+            deleted = len(report.deleted) if report is not None else sum(o.state == "deleted" for o in finished)
+            if as_json:
+                click.echo(json.dumps({"type": "run", "run_id": run_id, "outcome": outcome, "sessions": len(finished),
+                                       "events_added": events, "unchanged": unchanged, "deleted": deleted}))
+            else:
+                more = f" ({unchanged:,} unchanged since last recorded)" if unchanged else ""
+                click.echo(f"recorded {len(finished)} sessions, {events:,} new stream events in "
+                           f"{observer.elapsed:,.1f} s" + more + ("" if outcome == "ok" else f" ({outcome})"))
+
+        observer.on_finished = print_session
+        with EventStore(db_url) as store:
+            if watchdog is not None:
+                watchdog.running()
+            try:
+                with heap.tuned_for_recording():  # the imports are done: the collector need not walk them again
+                    report = run_recording(store, session_ids, options, discover=all_sessions, observer=observer)
+            except DeadlineReached as err:
+                observer.clear()
+                print_run(observer.run_id, "deadline")
+                raise DeadlineReached(
+                    f"{err}; {observer.events:,} new events are committed — run the same command again to resume"
+                ) from None
+            except Terminated as err:
+                observer.clear()
+                print_run(observer.run_id, "interrupted")
+                raise CliError(f"{err}; {observer.events:,} new events are committed — run the same command again "
+                               "to resume", err.exit_code) from None
+            except KeyboardInterrupt:
+                observer.clear()
+                print_run(observer.run_id, "interrupted")
+                raise CliError(
+                    f"interrupted; {observer.events:,} new events are committed — run the same command again to resume",
+                    130,
+                ) from None
+            except RecorderError:
+                observer.clear()
+                print_run(observer.run_id, "error")
+                raise
+            finally:
+                if watchdog is not None:
+                    watchdog.done()
+        observer.clear()
+        print_run(report.run_id, report.outcome, report)
+        if report.failed:
+            first = report.failed[0]
+            more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
+            raise CliError(f"{first.session_id}: {first.error}{more}", 1)
+
+    finally:
+        if watchdog is not None:
+            watchdog.done()
+
+def _supervise(workers: int, max_rpm: int, concurrency: int, as_json: bool | None) -> None:
+    """``record --all --follow --workers N``: run N copies of this command (see recorder.workers)."""
+    import json
+
+    from click.core import ParameterSource
+
+    from recorder.workers import Supervisor, share
+
+    ctx = click.get_current_context()
+    argv: list[str] = []
+    for param in ctx.command.params:
+        name = param.name
+        if name is None or name in ("workers", "shard", "max_rpm", "concurrency", "as_json"):
+            continue
+        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP,
+                                              ParameterSource.ENVIRONMENT, None):
+            continue  # the workers get the same defaults and the same environment
+        value = ctx.params[name]
+        if not isinstance(param, click.Option):
+            argv.extend(str(v) for v in value)
+        elif param.is_flag:
+            if value or param.secondary_opts:
+                argv.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.multiple:
+            for item in value:
+                argv += [param.opts[0], str(item)]
+        else:
+            argv += [param.opts[0], str(value)]
+    argv += ["--max-rpm", str(share(max_rpm, workers) if max_rpm else 0),
+             "--concurrency", str(share(concurrency, workers))]
+    as_json = (not sys.stdout.isatty()) if as_json is None else as_json
+
+    def on_session(item: dict[str, Any]) -> None:
+        if as_json:
+            click.echo(json.dumps(item))
+        else:
+            state = item.get("error") or item.get("skipped") or item.get("state") or item.get("status") or ""
+            click.echo(f"{item.get('session_id')}  +{item.get('events_added', 0):,} stream events  "
+                       f"{item.get('threads', 0)} threads  {state}")
+
+    supervisor = Supervisor(argv, workers, on_session=on_session)
+    status = supervisor.run()
+    summary = supervisor.summary
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(workers)))
+    else:
+        click.echo(f"recorded {summary.sessions} sessions, {summary.events_added:,} new stream events with "
+                   f"{workers} workers" + ("" if summary.outcome == "ok" else f" ({summary.outcome})"))
+    if status != 0:
+        raise CliError(f"{workers} workers stopped ({summary.outcome}); {summary.events_added:,} new events are "
+                       "committed — run the same command again to resume", status)
 
 
 @cli.command()

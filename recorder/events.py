@@ -55,6 +55,11 @@ def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp as a naive UTC datetime (how the log indexes time), or None."""
     if value is None or value == "":
         return None
+    if type(value) is str and value.endswith("Z"):  # the API's form, fast (Python 3.11 reads the Z itself)
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=None)
+        except ValueError:
+            pass  # the general path decides
     if isinstance(value, datetime):
         parsed = value
     else:
@@ -124,6 +129,12 @@ def event_key_for(event_id: Any) -> str | None:
     return ID_HASH_PREFIX + hashlib.sha256(dump_json(event_id).encode("utf-8")).hexdigest()
 
 
+def _plain(value: Any) -> bool:
+    """A non-empty printable ASCII string of at most ID_LIMIT characters: what :func:`display_text`,
+    :func:`_column_text` and :func:`event_key_for` leave as it is (no NUL, no lone surrogate, not cut)."""
+    return type(value) is str and 0 < len(value) <= ID_LIMIT and value.isascii() and value.isprintable()
+
+
 def _column_text(value: Any) -> str:
     """An id or type as its indexed column holds it: text, display-safe, at most ID_LIMIT characters."""
     if value is None:
@@ -150,10 +161,14 @@ def raw_event(obj: dict[str, Any], session_id: str, thread_id: str | None = None
     else:
         payload = text if text is not None and "\n" not in text and "\r" not in text else dump_json(obj)
     raw_id = obj.get("id")
-    event_id = _column_text(raw_id)
-    event_type = obj.get("type")
-    event_type = _column_text(event_type) if isinstance(event_type, str) else ""
-    key = event_key_for(raw_id)
+    raw_type = obj.get("type")
+    key: str | None
+    if isinstance(raw_id, str) and _plain(raw_id) and not raw_id.startswith("~"):
+        event_id = key = raw_id  # the common case: an id that is its own key and column
+    else:
+        event_id = _column_text(raw_id)
+        key = event_key_for(raw_id)
+    event_type = "" if not isinstance(raw_type, str) else raw_type if _plain(raw_type) else _column_text(raw_type)
     if key is None:
         # From the canonical form, not the text: the same event may arrive formatted differently (page, stream).
         canonical = one_line(payload) if whole is not None else dump_json(obj)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import getpass
 import os
 import signal
@@ -40,11 +41,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import anthropic
 
-from recorder import __version__
 from recorder.errors import (
     ApiError,
     ConfigError,
@@ -78,12 +78,16 @@ from recorder.ingest.scrub import scrub
 from recorder.ingest.sink import DEFAULT_OVERLAP, StreamSink
 from recorder.ingest.stream import follow
 from recorder.ingest.webhooks import WebhookListener
+from recorder.ingest.wrapped import Wrapped
 from recorder.ingest.writer import LogWriter
 from recorder.service import Service
 from recorder.store import EventStore, Lease, Leases, pruned_sessions
 
+T = TypeVar("T")
 MODES = ("auto", "stream", "poll")
 STREAMS_AT_ONCE = 4  # per session, when catching up by poll
+FILES_AT_ONCE = 4  # per session: downloads in flight together, then stored in one transaction
+ACTIVE_CATCHUP_EVERY = 4  # a stream still delivering is caught up by the status watch every this many intervals
 SNAPSHOT_EVENT_TYPES = frozenset(
     {"session.status_running", "session.status_idle", "session.status_rescheduled", "session.status_terminated",
      "session.updated", "session.error"}
@@ -115,6 +119,7 @@ class RecordOptions:
     webhook_key: str | None = None  # default: ANTHROPIC_WEBHOOK_SIGNING_KEY
     file_index_lag: float = FILE_INDEX_LAG  # seconds after an idle before its output files are surely listed
     started: float | None = None  # time.monotonic() when the deadline's clock started (default: the run's start)
+    shard: tuple[int, int] | None = None  # --all --follow: record only worker I of N's sessions (recorder.workers)
 
 
 @dataclass
@@ -189,8 +194,9 @@ class Observer:
 class SessionRecorder:
     """Records one session: its lease, snapshot, streams, threads and files."""
 
-    def __init__(self, recorder: Recorder, session_id: str) -> None:
+    def __init__(self, recorder: Recorder, session_id: str, listed: dict[str, Any] | None = None) -> None:
         self.recorder = recorder
+        self.listed = listed  # its sessions.list entry, just read (a backfill by discovery): the first snapshot
         self.api = recorder.api
         self.writer = recorder.writer
         self.options = recorder.options
@@ -207,8 +213,13 @@ class SessionRecorder:
         self.sinks: dict[str | None, StreamSink] = {}
         self.thread_tasks: dict[str, asyncio.Task[None]] = {}
         self.snapshot_due = asyncio.Event()
+        self.caught_up_at: dict[str | None, float] = {}  # time.monotonic() of each stream's last backstop catch-up
         self.threads_due = asyncio.Event()
         self.stopped: dict[str | None, str] = {}  # streams that cannot go on (StreamStopped), with why
+        self.unsaved: list[dict[str, Any]] = []  # session snapshots kept with the next threads' (one transaction)
+        # The last snapshot this recorder kept of the session (None) and of each thread. Under the session's lease
+        # nobody else keeps its snapshots, so one equal to it is known unchanged without asking the store.
+        self.kept: dict[str | None, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------------------------ plumbing
 
@@ -216,7 +227,7 @@ class SessionRecorder:
         if thread_id not in self.sinks:
             self.sinks[thread_id] = StreamSink(
                 self.session_id, thread_id, self.writer, self.lease, on_events=self._seen,
-                overlap=self.options.overlap,
+                overlap=self.options.overlap, wrapped=self.recorder.wrapped,
             )
         return self.sinks[thread_id]
 
@@ -272,25 +283,56 @@ class SessionRecorder:
             for sink in self.sinks.values():
                 sink.lease = self.lease
 
-    async def _snapshot(self) -> dict[str, Any]:
-        session = await self.api.retrieve_session(self.session_id)
+    async def _snapshot(self, *, first: bool = False) -> dict[str, Any]:
+        """What the API says about the session now, kept in the log. The ``first`` one (before any stream is read)
+        is the session's ``sessions.list`` entry when discovery has just read it (the same object; no second
+        request), and is stored with the threads' snapshots by :meth:`_threads`, which every way of recording
+        calls next: one transaction for all of them."""
+        if first and self.listed is not None:
+            session, self.listed = self.listed, None
+        else:
+            session = await self.api.retrieve_session(self.session_id)
         self.outcome.status = session.get("status")
         self.last_session = session
-        await self.writer.snapshot(self.session_id, scrub(session))
+        if first:
+            self.unsaved.append(scrub(session))
+        else:
+            await self._save_snapshots([(None, scrub(session))])
         if is_closed(session):
             self.terminated.set()
             self.stop.set()
         return session
 
+    async def _save_snapshots(self, snapshots: list[tuple[str | None, dict[str, Any]]]) -> None:
+        """Store the session snapshots not stored yet and ``snapshots`` (``(thread_id, object)``, None: the
+        session), in one transaction; those equal to the last one this recorder kept are known unchanged and left
+        out."""
+        unsaved, self.unsaved = self.unsaved, []
+        wanted = [(thread_id, obj) for thread_id, obj in [*((None, s) for s in unsaved), *snapshots]
+                  if self.kept.get(thread_id) != obj]
+        if not wanted:
+            return
+        await self.writer.snapshots(self.session_id, wanted)
+        for thread_id, obj in wanted:
+            self.kept[thread_id] = obj
+
     async def _threads(self) -> list[str]:
-        """List the session's threads, keep their snapshots; returns their ids."""
-        threads = await self.api.list_threads(self.session_id)
+        """List the session's threads, keep their snapshots (with the session's still unsaved); returns their
+        ids."""
+        try:
+            threads = await self.api.list_threads(self.session_id)
+        except BaseException:
+            if self.unsaved:
+                await asyncio.shield(self._save_snapshots([]))
+            raise
         ids: list[str] = []
+        snapshots: list[tuple[str | None, dict[str, Any]]] = []
         for thread in threads:
             thread_id = thread.get("id")
             if isinstance(thread_id, str) and thread_id:
                 ids.append(thread_id)
-                await self.writer.snapshot(self.session_id, scrub(thread), thread_id=thread_id)
+                snapshots.append((thread_id, scrub(thread)))
+        await self._save_snapshots(snapshots)
         if len(ids) != self.outcome.threads:
             self.observer.threads_found(len(ids) - self.outcome.threads)
             self.outcome.threads = len(ids)
@@ -311,15 +353,21 @@ class SessionRecorder:
                 await self._archive_files()
 
     async def _archive_files(self) -> None:
+        """Download the files not archived yet, FILES_AT_ONCE at a time, and keep each group in one transaction
+        (a group downloaded is a group stored: a failed download loses nothing stored before it)."""
         files = await self.api.list_files(self.session_id)
+        if not files:
+            return
         have = await self.writer.archived_file_ids(self.session_id)
-        for metadata in files:
-            file_id = metadata.get("id")
-            if not isinstance(file_id, str) or file_id in have or metadata.get("downloadable") is False:
-                continue
-            content = await self.api.download_file(file_id)
-            await self.writer.archive_file(self.session_id, scrub(metadata), content)
-            self.outcome.files_added += 1
+        wanted = [metadata for metadata in files
+                  if isinstance(metadata.get("id"), str) and metadata["id"] not in have
+                  and metadata.get("downloadable") is not False]
+        for start in range(0, len(wanted), FILES_AT_ONCE):
+            group = wanted[start:start + FILES_AT_ONCE]
+            contents = await _all_or_nothing_results([self.api.download_file(m["id"]) for m in group])
+            await self.writer.archive_files(self.session_id,
+                                            [(scrub(m), c) for m, c in zip(group, contents, strict=True)])
+            self.outcome.files_added += len(group)
 
     # ----------------------------------------------------------------------------------------- run
 
@@ -383,7 +431,7 @@ class SessionRecorder:
                 self.outcome.skipped = "already complete in the log"
                 self.outcome.complete = True
                 return
-            session = await self._snapshot()
+            session = await self._snapshot(first=True)
             self.baseline = session
             self.watch.start(session)
             live = not is_closed(session)
@@ -400,6 +448,8 @@ class SessionRecorder:
                 await work
             finally:
                 await _cancel(work)
+            await _cancel(keeper)  # (so that no renewal follows the release)
+            await self._mark_state()  # and the lease is given up in the same transaction
         finally:
             await _cancel(keeper)
             if self.lease is not None:
@@ -437,7 +487,6 @@ class SessionRecorder:
         await self._files()
         if self.terminated.is_set() and not self.stopped:
             await self._mark_complete()
-        await self._mark_state()
 
     async def _watch_settle(self) -> None:
         """Following: stop once the session rests (idle, not waiting for the client) and has been quiet for the
@@ -467,16 +516,20 @@ class SessionRecorder:
         return self.watch.resting or (self.recorder.serving and self.watch.status == "idle")
 
     async def _mark_state(self) -> None:
-        """Enter the session's lifecycle state, with what the API said as of the last complete catch-up."""
+        """Enter the session's lifecycle state, with what the API said as of the last complete catch-up; the
+        session's lease is given up in the same transaction."""
         session = self.last_session if self.terminated.is_set() else self.baseline
         if session is None:
             return
         state = CLOSED if self.terminated.is_set() else state_of(session, self.watch)
         upstream = Upstream.of(session)
+        lease = self.lease
         await self.writer.set_state(
             self.session_id, state, upstream_status=upstream.status, upstream_updated_at=upstream.updated_at,
-            archived_at=upstream.archived_at,
+            archived_at=upstream.archived_at, release=lease,
         )
+        if lease is not None and self.lease is lease:
+            self.lease = None  # released
         self.outcome.state = state
 
     async def _poll_once(self) -> None:
@@ -560,7 +613,7 @@ class SessionRecorder:
     async def _watch_status(self) -> None:
         """Stream mode's backstop. A stream may stall (heartbeats only) while the session goes on or stops: every
         ``catchup_interval`` seconds, ask for the session's status (a closed session stops the streams, see
-        :meth:`_snapshot`) and catch every stream up from history. Ends when following stops, or when the session
+        :meth:`_snapshot`) and catch every quiet stream up from history. Ends when following stops, or when the session
         stream itself was stopped (nothing more can be followed)."""
         while not self.stop.is_set() and None not in self.stopped:
             try:
@@ -572,8 +625,17 @@ class SessionRecorder:
             await self._snapshot()
             if self.stop.is_set():
                 return
+            now = time.monotonic()
             for thread_id, sink in list(self.sinks.items()):
-                if thread_id not in self.stopped:
+                # A stream that delivered within the interval is not stalled: it is caught up only every
+                # ACTIVE_CATCHUP_EVERY intervals (for events the API lists but never streams), besides whenever it
+                # reconnects and when following stops. Re-reading the overlap of every live stream each interval
+                # was more work than the live events themselves.
+                interval = self.options.catchup_interval
+                quiet = sink.delivered_at <= now - interval
+                due = self.caught_up_at.setdefault(thread_id, now) <= now - ACTIVE_CATCHUP_EVERY * interval
+                if thread_id not in self.stopped and (quiet or due):
+                    self.caught_up_at[thread_id] = now
                     await self._contained(thread_id, catch_up(self.api, sink, self.options.page_size))
 
     async def _mark_complete(self) -> None:
@@ -597,6 +659,8 @@ class Recorder:
         *,
         observer: Observer | None = None,
         command: str | None = None,
+        stream_client: anthropic.AsyncAnthropic | None = None,
+        more_clients: Sequence[anthropic.AsyncAnthropic] = (),
     ) -> None:
         self.store = store
         self.options = options or RecordOptions()
@@ -615,6 +679,8 @@ class Recorder:
             policy=self.options.retry,
             on_retry=self._retrying,
             budget=self.budget,
+            stream_client=stream_client,
+            more_clients=more_clients,
         )
         self.leases = Leases(store, ttl=self.options.lease_seconds)
         self.command = command or " ".join(["recorder", *sys.argv[1:]])
@@ -624,6 +690,8 @@ class Recorder:
         self._warned_connect = False
         self.stop_reason: str | None = None
         self.pruned_skipped: set[str] = set()  # why the run was cancelled from outside ("SIGTERM"), if it was
+        self.listed: dict[str, dict[str, Any]] = {}  # discovery's list entries, each the first snapshot of its session
+        self.wrapped = Wrapped()  # events wrapped by one stream, for another that lists them too (a primary thread)
 
     def _retrying(self, what: str, why: str, wait: float) -> None:
         """A retry is a notice; the first connection failure of a run is a warning, shown even when notices are
@@ -637,6 +705,8 @@ class Recorder:
 
     async def run(self, session_ids: Sequence[str] = (), *, discover: bool = False) -> RunReport:
         """Record the given sessions (and, with ``discover``, every session the API lists)."""
+        from recorder import __version__
+
         run_id = await asyncio.to_thread(
             self.store.start_run,
             mode=self.options.mode + (" follow" if self.options.follow else ""),
@@ -670,6 +740,7 @@ class Recorder:
             if outcome == "ok" and self.report.failed:
                 outcome, error = "error", "; ".join(s.error or "" for s in self.report.failed)[:2000]
             self.report.outcome = outcome
+            await asyncio.shield(asyncio.to_thread(self.writer.close))  # every batch handed over is committed
             await asyncio.shield(
                 asyncio.to_thread(
                     self.store.finish_run,
@@ -684,7 +755,7 @@ class Recorder:
 
     async def record_one(self, session_id: str) -> SessionOutcome:
         """Record one session (following it, with ``follow``, until it is settled, closed or deleted)."""
-        outcome = await SessionRecorder(self, session_id).run()
+        outcome = await SessionRecorder(self, session_id, self.listed.pop(session_id, None)).run()
         self.report.sessions.append(outcome)
         self.observer.session_finished(outcome)
         return outcome
@@ -740,6 +811,7 @@ class Recorder:
                 self.report.unchanged += 1
             else:
                 candidates.append(session_id)
+                self.listed[session_id] = session  # the same object sessions.retrieve gives: no second request
                 if len(candidates) >= 100:  # start recording while the list is still being read
                     for admitted in await self.admit(candidates):
                         start(admitted)
@@ -789,7 +861,7 @@ class Recorder:
         service = Service(
             self.api, self.writer, self.record_one, concurrency=self.options.concurrency,
             sweep_interval=self.options.sweep_interval, list_filters=self._list_filters(), listener=listener,
-            notice=self.observer.notice, admit=self.admit,
+            notice=self.observer.notice, admit=self.admit, shard=self.options.shard,
         )
         if listener is not None:
             listener.notify = service.wake_threadsafe
@@ -802,20 +874,45 @@ class Recorder:
 
 
 async def _cancel(task: asyncio.Future[Any]) -> None:
-    """Cancel a task (if still running) and wait until it has stopped."""
-    if not task.done():
-        task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
+    """Cancel a task (if still running) and wait until it has stopped (see :func:`_cancel_all`)."""
+    await _cancel_all([task])
 
 
-async def _all_or_nothing(tasks: list[asyncio.Task[None]]) -> None:
+async def _cancel_all(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    """Cancel the tasks still running and wait until every one has stopped (their cleanup done); their outcomes
+    are dropped. A cancellation of the caller itself while it waits (SIGTERM, Ctrl-C) does not cut that wait
+    short, and is not swallowed either: it is raised once they have all stopped. (Swallowing it left a
+    ``record --all --follow`` that had been sent SIGTERM running, idle, for ever.)"""
+    for task in tasks:
+        if not task.done():
+            task.cancel()
+    pending = set(tasks)
+    interrupted = False
+    while pending:
+        try:
+            _done, pending = await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            interrupted = True
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: dropped on purpose
+    if interrupted:
+        raise asyncio.CancelledError
+
+
+async def _all_or_nothing(tasks: Sequence[asyncio.Future[Any]]) -> None:
     """Wait for every task; if one fails, cancel the others (and wait for them), then raise its error."""
     try:
         await asyncio.gather(*tasks)
     finally:
-        for task in tasks:
-            await _cancel(task)
+        await _cancel_all(tasks)
+
+
+async def _all_or_nothing_results(works: list[Awaitable[T]]) -> list[T]:
+    """Run ``works`` side by side; their results in order, or (one failed) the others cancelled and its error."""
+    tasks = [asyncio.ensure_future(work) for work in works]
+    await _all_or_nothing(tasks)
+    return [task.result() for task in tasks]
 
 
 async def _wait_all(tasks: list[asyncio.Task[None]]) -> None:
@@ -841,11 +938,39 @@ def _user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
+SESSIONS_PER_CLIENT = 4  # sessions of a run's concurrency that share one client (one connection pool)
+MAX_CLIENTS = 32
+
+
+def clients_for(concurrency: int) -> int:
+    """How many clients (connection pools) a run's short requests are dealt over: one per SESSIONS_PER_CLIENT
+    sessions recorded at once, at most MAX_CLIENTS. An httpcore pool probes every idle connection it holds on each
+    request and each response closed: at concurrency 32 one pool held some 60 connections and the backfill bench
+    made 105,000-160,000 such probes (a fifth of the recorder's CPU); four pools made about 32,000, eight (four
+    sessions each) about 16,000 (see recorder.ingest.api)."""
+    return max(1, min(MAX_CLIENTS, -(-concurrency // SESSIONS_PER_CLIENT)))
+
+
+@functools.cache
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> Any:
+    """One TLS context per process (and certificate settings), shared by every client: building one loads the CA
+    bundle, some 25-50 ms each."""
+    import httpx2
+
+    return httpx2.create_ssl_context(trust_env=True)
+
+
 def make_client(
-    *, api_key: str | None = None, base_url: str | None = None, http_client: Any = None, read_timeout: float = 90.0
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    http_client: Any = None,
+    read_timeout: float = 90.0,
+    event_hooks: dict[str, list[Callable[..., Any]]] | None = None,
 ) -> anthropic.AsyncAnthropic:
     """The SDK client the recorder uses: retries off (the recorder's policy decides), a per-chunk read timeout
-    that outlasts stream heartbeats. Key and base URL come from the arguments or the SDK's environment."""
+    that outlasts stream heartbeats. Key and base URL come from the arguments or the SDK's environment.
+    ``event_hooks`` go to the HTTP client the recorder builds (benchmarks count requests with them)."""
     import httpx2
 
     key = api_key or os.environ.get("ANTHROPIC_API_KEY")
@@ -853,11 +978,21 @@ def make_client(
         from recorder.errors import AuthError
 
         raise AuthError("ANTHROPIC_API_KEY is not set; export it (or run `recorder demo` to try the emulator)")
+    timeout = httpx2.Timeout(read_timeout, connect=10.0)
+    if http_client is None:  # the SDK's default client caps the pool at 1,000 connections: one per open stream
+        from recorder.ingest import sockets
+
+        http_client = anthropic.DefaultAsyncHttpxClient(
+            timeout=timeout, limits=httpx2.Limits(max_connections=None, max_keepalive_connections=100),
+            verify=_ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
+            event_hooks=event_hooks or {},
+        )
+        sockets.install(http_client)  # plain asyncio under the pool (see recorder.ingest.sockets)
     return anthropic.AsyncAnthropic(
         api_key=key,
         base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
         max_retries=0,
-        timeout=httpx2.Timeout(read_timeout, connect=10.0),
+        timeout=timeout,
         http_client=http_client,
     )
 
@@ -878,6 +1013,11 @@ def run_recording(
 
     async def main() -> RunReport:
         client = client_factory()
+        # The CLI's own clients: streams get a connection pool of their own (see Api). An injected factory is
+        # called once for that client, as before.
+        stream_client = client_factory() if client_factory is make_client else None
+        # Short requests are dealt over several pools at a high concurrency (see clients_for).
+        more_clients = [client_factory() for _ in range(clients_for(options.concurrency) - 1)]
         recorder: Recorder | None = None
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
@@ -893,7 +1033,8 @@ def run_recording(
         previous = signal.getsignal(signal.SIGTERM)
         handled = _handle_signal(loop, signal.SIGTERM, on_sigterm)
         try:
-            recorder = Recorder(store, client, options, observer=observer)
+            recorder = Recorder(store, client, options, observer=observer, stream_client=stream_client,
+                                more_clients=more_clients)
             return await recorder.run(session_ids, discover=discover)
         except asyncio.CancelledError:
             if signalled:
@@ -904,7 +1045,8 @@ def run_recording(
                 loop.remove_signal_handler(signal.SIGTERM)  # (which sets SIG_DFL: put the caller's back)
                 if previous is not None:
                     signal.signal(signal.SIGTERM, previous)
-            await client.close()
+            for opened in [client, *more_clients, *([stream_client] if stream_client is not None else [])]:
+                await opened.close()
 
     return asyncio.run(main())
 

@@ -9,6 +9,9 @@ until it is settled, closed or deleted, and then frees its worker. What puts a s
 - a **webhook** (``--listen``): the delivery was kept before it was acknowledged; its session is queued at once;
   deliveries kept but not yet handled when the service last stopped are queued at the start.
 
+With a ``shard`` (I, N) (``--workers``, :mod:`recorder.workers`) only the sessions whose stable hash falls to
+worker I are queued: every worker sweeps the whole list and takes its own part; leases are still taken.
+
 A session already queued is not queued twice; one named again while it is being recorded runs once more right after
 (its run may have been about to settle). A delivery is marked handled when a run of its session that began after
 it arrived has finished.
@@ -25,6 +28,7 @@ from recorder.ingest.api import Api
 from recorder.ingest.lifecycle import unchanged
 from recorder.ingest.webhooks import WebhookListener
 from recorder.ingest.writer import LogWriter
+from recorder.workers import in_shard
 
 
 def utcnow() -> datetime:
@@ -51,7 +55,9 @@ class Service:
         listener: WebhookListener | None = None,
         notice: Callable[[str], None] = lambda _text: None,
         admit: Callable[[list[str]], Awaitable[list[str]]] | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> None:
+        self.shard = shard  # (I, N): only worker I of N's sessions
         self.api = api
         self.writer = writer
         self.record_one = record_one
@@ -72,6 +78,8 @@ class Service:
 
     def wake(self, session_id: str) -> None:
         """Queue a session (on the event loop's thread)."""
+        if self.shard is not None and not in_shard(session_id, *self.shard):
+            return
         if session_id in self.running:
             self.again.add(session_id)
         elif session_id not in self.queued:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,3 +88,13 @@ def assert_log_gapless(store: EventStore) -> int:
     assert positions == list(range(1, len(positions) + 1))
     assert store.head_position() == len(positions)
     return len(positions)
+
+
+def traced_peak(run: Callable[[], object]) -> int:
+    """The peak of Python's heap (tracemalloc) while ``run()`` runs, in bytes."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -15,7 +15,8 @@ the caller reconnects.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ import httpx2
 from recorder import jsontext
 from recorder.errors import ApiError
 from recorder.events import format_time
+from recorder.ingest import sse
 from recorder.ingest.budget import RequestBudget
 from recorder.ingest.deadline import Deadline
 from recorder.ingest.loops import Progress
@@ -61,8 +63,18 @@ class Api:
         policy: RetryPolicy | None = None,
         on_retry: Callable[[str, str, float], None] | None = None,
         budget: RequestBudget | None = None,
+        stream_client: anthropic.AsyncAnthropic | None = None,
+        more_clients: Sequence[anthropic.AsyncAnthropic] = (),
     ) -> None:
         self.client = client
+        # Short requests are dealt round-robin over ``client`` and ``more_clients``, each with a connection pool
+        # of its own. A pool looks at every idle connection it holds (a socket probe each) on every request and
+        # every response closed, so one pool serving a high concurrency spends its CPU scanning; several smaller
+        # pools keep that cost per request constant (see recorder.record.clients_for).
+        self._requests = itertools.cycle([client, *more_clients]).__next__
+        # Streams hold their connection for as long as they are open; on a pool of their own, the short requests
+        # (list pages, retrieves) do not scan hundreds of busy stream connections to find an idle one.
+        self.stream_client = stream_client or client
         self.deadline = deadline
         self.request_timeout = request_timeout
         self.policy = policy or RetryPolicy()
@@ -126,7 +138,7 @@ class Api:
     # ------------------------------------------------------------------------------------ sessions
 
     async def retrieve_session(self, session_id: str) -> dict[str, Any]:
-        raw = self.client.beta.sessions.with_raw_response
+        raw = self._requests().beta.sessions.with_raw_response
         what = f"retrieve session {session_id}"
         return check_session(await self._json(what, lambda: raw.retrieve(session_id)), session_id, what,
                              self.base_url)
@@ -147,7 +159,7 @@ class Api:
             params["statuses"] = statuses
         if created_after is not None:
             params["created_at_gte"] = format_time(created_after)
-        raw = self.client.beta.sessions.with_raw_response
+        raw = self._requests().beta.sessions.with_raw_response
         async for session in self._pages("list sessions", lambda extra: raw.list(**params, **extra)):
             yield check_session(session, None, "list sessions", self.base_url)
 
@@ -169,14 +181,14 @@ class Api:
             params["page"] = page
         if thread_id is None:
             what = f"list events of {session_id}"
-            raw = self.client.beta.sessions.events.with_raw_response
+            raw = self._requests().beta.sessions.events.with_raw_response
             params["order"] = "asc"
             if created_at_gte is not None:
                 params["created_at_gte"] = format_time(created_at_gte)
             body = await self._body(what, lambda: raw.list(session_id, **params))
         else:
             what = f"list events of {session_id} thread {thread_id}"
-            thread_raw = self.client.beta.sessions.threads.events.with_raw_response
+            thread_raw = self._requests().beta.sessions.threads.events.with_raw_response
             body = await self._body(what, lambda: thread_raw.list(thread_id, session_id=session_id, **params))
         try:
             listed, texts = read_page(body)
@@ -205,10 +217,10 @@ class Api:
         pairs, heartbeats skipped."""
         what = f"open the stream of {session_id}" + (f" thread {thread_id}" if thread_id else "")
         if thread_id is None:
-            opener = self.client.beta.sessions.events.with_streaming_response.stream
+            opener = self.stream_client.beta.sessions.events.with_streaming_response.stream
             make = lambda: opener(session_id)  # noqa: E731
         else:
-            thread_opener = self.client.beta.sessions.threads.events.with_streaming_response.stream
+            thread_opener = self.stream_client.beta.sessions.threads.events.with_streaming_response.stream
             make = lambda: thread_opener(thread_id, session_id=session_id)  # noqa: E731
 
         async def connect() -> tuple[Any, Any]:
@@ -228,7 +240,7 @@ class Api:
     # ------------------------------------------------------------------------------------- threads
 
     async def list_threads(self, session_id: str) -> list[dict[str, Any]]:
-        raw = self.client.beta.sessions.threads.with_raw_response
+        raw = self._requests().beta.sessions.threads.with_raw_response
         pages = self._pages(f"list threads of {session_id}", lambda extra: raw.list(session_id, limit=100, **extra))
         what = f"list threads of {session_id}"
         return [check_thread(thread, what, self.base_url) async for thread in pages]
@@ -236,7 +248,7 @@ class Api:
     # --------------------------------------------------------------------------------------- files
 
     async def list_files(self, session_id: str) -> list[dict[str, Any]]:
-        raw = self.client.beta.files.with_raw_response
+        raw = self._requests().beta.files.with_raw_response
         pages = self._pages(
             f"list files of {session_id}",
             lambda extra: raw.list(scope_id=session_id, limit=100, betas=[MANAGED_AGENTS_BETA], **extra),
@@ -246,7 +258,7 @@ class Api:
     async def download_file(self, file_id: str) -> bytes:
         async def call() -> bytes:
             async with self._request(f"download file {file_id}"):
-                response = await self.client.beta.files.download(file_id, betas=[MANAGED_AGENTS_BETA])
+                response = await self._requests().beta.files.download(file_id, betas=[MANAGED_AGENTS_BETA])
                 return await response.read()
 
         return await with_retries(
@@ -256,15 +268,21 @@ class Api:
 
 async def _events(response: httpx2.Response) -> AsyncIterator[tuple[dict[str, Any], str]]:
     """The JSON events of an SSE response with their text; heartbeats and data-less frames skipped; a partial
-    event (the connection cut mid-event) is never yielded."""
-    async for sse in anthropic.AsyncStream.raw_events(response):
-        if sse.event in (None, "ping") or not sse.data:
-            continue
-        if sse.event == "error":
-            raise StreamError(f"the stream reported an error: {sse.data[:200]}")
-        try:
-            event = jsontext.loads(sse.data)
-        except ValueError:
-            raise StreamError(f"the stream sent an event that is not JSON: {sse.data[:120]!r}") from None
-        if isinstance(event, dict):
-            yield event, sse.data
+    event (the connection cut mid-event) is never yielded (see :mod:`recorder.ingest.sse`).
+
+    The body is read as it arrives off the socket (``aiter_raw``: no decoder or re-chunking layer) unless it is
+    content-encoded (then decoded by ``aiter_bytes``)."""
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+    chunks = response.aiter_bytes() if encoded else response.aiter_raw()
+    async for frames in sse.frames(chunks):
+        for frame in frames:
+            if frame.event is None or frame.event == "ping" or not frame.data:
+                continue
+            if frame.event == "error":
+                raise StreamError(f"the stream reported an error: {frame.data[:200]}")
+            try:
+                event = jsontext.loads(frame.data)
+            except ValueError:
+                raise StreamError(f"the stream sent an event that is not JSON: {frame.data[:120]!r}") from None
+            if isinstance(event, dict):
+                yield event, frame.data

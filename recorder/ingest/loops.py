@@ -21,7 +21,7 @@ class Progress:
     def __init__(self, what: str) -> None:
         self.what = what
         self.cursors: set[str] = set()
-        self.items: set[tuple[str, str, str]] = set()
+        self.items: set[tuple[str, ...]] = set()
         self.idle = 0
 
     def page(self, items: list[Any], next_page: str | None) -> None:
@@ -41,7 +41,12 @@ class Progress:
                                 "points to more (a loop); this stream stops, everything before it is recorded")
 
 
-def _item_key(item: Any) -> tuple[str, str, str]:
+def _item_key(item: Any) -> tuple[str, ...]:
+    """What tells items apart: id, type and time. Three strings as they are (the common case, no ``repr``);
+    anything else as four (or two) texts, so that the kinds never compare equal."""
     if isinstance(item, dict):
-        return (repr(item.get("id")), repr(item.get("type")), repr(item.get("processed_at")))
-    return ("", "", repr(item)[:200])
+        event_id, kind, at = item.get("id"), item.get("type"), item.get("processed_at")
+        if type(event_id) is str and type(kind) is str and type(at) is str:
+            return (event_id, kind, at)
+        return ("", repr(event_id), repr(kind), repr(at))
+    return ("", repr(item)[:200])

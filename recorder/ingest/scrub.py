@@ -39,9 +39,15 @@ from typing import Any
 SCRUBBED = "[scrubbed]"
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+
+
 def normalize(name: str) -> str:
     """A member name as the rules compare it: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return _NOT_ALNUM.sub("", name.lower())
+
+
+_normalized = functools.lru_cache(maxsize=4096)(normalize)  # member names repeat: one sub per distinct name
 
 
 SECRET_NAMES = frozenset(normalize(name) for name in (
@@ -60,18 +66,38 @@ VALUE_PATTERNS = (
 )
 
 
+VALUE_WORDS = ("bearer", "basic", "sk-ant-")  # every built-in value pattern contains one of these (any case)
+
+
 @dataclass(frozen=True)
 class Rules:
     names: frozenset[str]
     suffixes: tuple[str, ...]
     values: re.Pattern[str]
-    quick: re.Pattern[str]
+    quick: re.Pattern[str]  # the pre-check as one pattern (what :meth:`triage` computes, faster)
+    words: tuple[str, ...] = ()  # the pre-check's words, lower case, none containing another
+    extra: re.Pattern[str] | None = None  # RECORDER_SECRET_PATTERNS alone (case-insensitive), if any
+    any_word: re.Pattern[str] | None = None  # any of ``words``, VALUE_WORDS or ``\\u`` (in lower-cased text)
 
     def name_is_secret(self, name: str, value: Any) -> bool:
-        key = normalize(name)
+        key = _normalized(name)
         if key in self.names:
             return True
         return isinstance(value, str) and key.endswith(self.suffixes)
+
+    def triage(self, text: str) -> tuple[bool, bool]:
+        """The cheap pre-check of JSON ``text``: (might it hold anything to scrub, might any of its strings hold a
+        secret *value*). Substring tests on the lower-cased text (C speed) instead of one case-insensitive
+        alternation of some forty words and look-behinds, which cost more than everything else an event needs.
+        ``\\u`` escapes may hide a value's words: then the values are always checked."""
+        lowered = text.lower()
+        if self.any_word is not None and self.any_word.search(lowered) is None:  # the common case: one search
+            return (True, True) if self.extra is not None and self.extra.search(text) is not None else (False, False)
+        values = any(word in lowered for word in VALUE_WORDS) or "\\u" in text or (
+            self.extra is not None and self.extra.search(text) is not None)
+        if values:
+            return True, True
+        return any(word in lowered for word in self.words), False
 
 
 def rules() -> Rules:
@@ -95,24 +121,47 @@ def _rules(extra_names: str, extra_patterns: str) -> Rules:
              "bearer", "basic", "sk-ant-", *names}
     quick = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + "|" + values.pattern,
                        re.IGNORECASE)
-    return Rules(names, SECRET_SUFFIXES, values, quick)
+    lowered = {w.lower() for w in words}
+    minimal = tuple(sorted(w for w in lowered if not any(o != w and o in w for o in lowered)))
+    extra = re.compile("|".join(f"(?:{p})" for p in patterns[len(VALUE_PATTERNS):]), re.IGNORECASE) \
+        if len(patterns) > len(VALUE_PATTERNS) else None
+    any_word = re.compile("|".join(re.escape(w) for w in sorted({*minimal, *VALUE_WORDS, "\\u"}, key=len,
+                                                                 reverse=True)))
+    return Rules(names, SECRET_SUFFIXES, values, quick, minimal, extra, any_word)
 
 
-def might_hold_secrets(text: str) -> bool:
+def might_hold_secrets(text: str, current: Rules | None = None) -> bool:
     """False when the JSON ``text`` certainly has nothing to scrub (cheap pre-check)."""
-    return rules().quick.search(text) is not None
+    return (current or rules()).triage(text)[0]
 
 
 def _pointer(path: tuple[str | int, ...]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def scrub_paths(value: Any) -> tuple[Any, list[str]]:
+def scrub_paths(value: Any, current: Rules | None = None, *, values: bool = True) -> tuple[Any, list[str]]:
     """A copy of ``value`` with secrets replaced, and the JSON pointers (RFC 6901) of what was replaced. When nothing
-    was, ``value`` itself is returned (same object), so its original bytes can be kept."""
+    was, ``value`` itself is returned (same object), so its original bytes can be kept. ``values=False`` (the
+    pre-check found no value pattern possible in the object's text) skips the value patterns on every string."""
+    current = current or rules()
+    if not values and not _names_hit(value, current):
+        return value, []  # the common case (a `..._tokens` count, a `key`): nothing copied
     found: list[str] = []
-    current = rules()
-    return _scrub(value, (), found, current), found
+    return _scrub(value, (), found, current, values), found
+
+
+def _names_hit(value: Any, current: Rules) -> bool:
+    """Whether some member of ``value`` has a secret name (and a value :func:`_scrub` would replace)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and item not in (None, "", SCRUBBED) and current.name_is_secret(key, item):
+                return True
+            if isinstance(item, dict | list) and _names_hit(item, current):
+                return True
+        return False
+    if isinstance(value, list):
+        return any(isinstance(item, dict | list) and _names_hit(item, current) for item in value)
+    return False
 
 
 def scrub(value: Any) -> Any:
@@ -120,7 +169,7 @@ def scrub(value: Any) -> Any:
     return scrub_paths(value)[0]
 
 
-def _scrub(value: Any, path: tuple[str | int, ...], found: list[str], current: Rules) -> Any:
+def _scrub(value: Any, path: tuple[str | int, ...], found: list[str], current: Rules, values: bool = True) -> Any:
     if isinstance(value, dict):
         changed = False
         out: dict[str, Any] = {}
@@ -130,14 +179,14 @@ def _scrub(value: Any, path: tuple[str | int, ...], found: list[str], current: R
                 found.append(_pointer((*path, key)))
                 changed = True
             else:
-                new = _scrub(item, (*path, key), found, current)
+                new = _scrub(item, (*path, key), found, current, values)
                 changed = changed or new is not item
                 out[key] = new
         return out if changed else value
     if isinstance(value, list):
-        items = [_scrub(item, (*path, index), found, current) for index, item in enumerate(value)]
+        items = [_scrub(item, (*path, index), found, current, values) for index, item in enumerate(value)]
         return items if any(new is not old for new, old in zip(items, value, strict=True)) else value
-    if isinstance(value, str) and value:
+    if values and isinstance(value, str) and value:
         replaced = current.values.sub(SCRUBBED, value)
         if replaced != value:
             found.append(_pointer(path))

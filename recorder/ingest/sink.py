@@ -11,6 +11,11 @@ Shared by polling and streaming. Rules applied to every batch, whichever way it 
 - Every item must be a JSON object; one that is not (or cannot be stored) stops this stream with
   :class:`recorder.errors.StreamStopped` naming it, never silently dropped.
 
+Known events. Catching up re-reads what the live stream already delivered (the overlap window, a thread's last
+page): the sink remembers the ids it has committed in this run (at most ``KNOWN_LIMIT``; then it starts over) and
+drops them from a batch before any work is done on them. The store would skip them anyway (idempotency stays in
+the database); this only spares parsing, scrubbing and a key lookup per re-read event.
+
 Resume time. Timestamps from a distributed service are not a cursor: one event whose ``processed_at`` is far ahead
 of its place in the list must not make the next catch-up skip the events listed after it, and an event may become
 visible late with a time earlier than events already read. So the session stream resumes from the *median*
@@ -21,6 +26,7 @@ overlap window (``overlap``, default 30 s) for late-visible events; what is read
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,13 +35,15 @@ from typing import Any
 
 from recorder.errors import StreamStopped
 from recorder.events import RawEvent, raw_event
-from recorder.ingest.scrub import might_hold_secrets, scrub_paths, scrub_text
+from recorder.ingest.scrub import Rules, rules, scrub_paths, scrub_text
+from recorder.ingest.wrapped import Wrapped
 from recorder.ingest.writer import LogWriter
 from recorder.jsontext import PartialObject
 from recorder.store import Checkpoint, Lease
 
 KEEP = object()  # "leave the stored cursor as it is"
 RECENT = 9  # events whose median processed_at is the resume time
+KNOWN_LIMIT = 20_000  # ids of committed events a sink remembers
 DEFAULT_OVERLAP = 30.0
 
 
@@ -63,8 +71,11 @@ class StreamSink:
     cursor: str | None = None
     complete: bool = False
     added: int = 0
+    delivered_at: float = 0.0  # time.monotonic() of the last batch that brought anything (see record.py)
     overlap: float = DEFAULT_OVERLAP
     recent: deque[datetime] = field(default_factory=lambda: deque(maxlen=RECENT), repr=False)
+    known: set[str] = field(default_factory=set, repr=False)  # ids committed by this sink (see the docstring)
+    wrapped: Wrapped | None = field(default=None, repr=False)  # events wrapped by the run's other sinks
     _loaded: bool = field(default=False, repr=False)
 
     @property
@@ -86,24 +97,29 @@ class StreamSink:
             self.last_event_id = checkpoint.last_event_id
             self.cursor = checkpoint.cursor
             self.complete = checkpoint.complete
-        if self.thread_id is None:
+        if self.thread_id is None and checkpoint is not None:  # (no checkpoint: nothing recorded, read from the start)
             self.recent.extend(await self.writer.recent_times(self.session_id, self.thread_id, RECENT))
         self._loaded = True
 
-    def _raw(self, obj: Any, text: str | None, index: int) -> RawEvent:
+    def _raw(self, obj: Any, text: str | None, index: int, current: Rules) -> RawEvent:
         if not isinstance(obj, dict):
             shown = (text if text is not None else repr(obj))[:80]
             raise StreamStopped(f"{self.label}: item {index + 1} of a page is not a JSON object ({shown}); "
                                 "this stream stops here, everything before it is recorded")
+        if text is not None and self.wrapped is not None:
+            done = self.wrapped.get(text, self.session_id, self.thread_id, current)
+            if done is not None:  # the same text on another stream of the session (its primary thread)
+                return done
         try:
             event = raw_event(obj, self.session_id, self.thread_id, text)
-            if might_hold_secrets(event.payload):
+            maybe, values = current.triage(event.payload)
+            if maybe:
                 if isinstance(obj, PartialObject):  # cannot be re-serialized: scrub its text
                     scrubbed_text, paths = scrub_text(event.payload)
                     if paths:
                         event = raw_event(obj, self.session_id, self.thread_id, scrubbed_text)
                 else:
-                    clean, paths = scrub_paths(obj)
+                    clean, paths = scrub_paths(obj, current, values=values)
                     if paths:  # else the bytes stay exactly as delivered
                         event = raw_event(clean, self.session_id, self.thread_id)
                 if paths:
@@ -111,6 +127,8 @@ class StreamSink:
         except (ValueError, RecursionError) as err:
             raise StreamStopped(f"{self.label}: event {_name(obj)} cannot be stored ({err}); this stream stops "
                                 "here, everything before it is recorded") from None
+        if text is not None and self.wrapped is not None:
+            self.wrapped.put(text, current, event)
         return event
 
     async def write(
@@ -118,9 +136,12 @@ class StreamSink:
     ) -> int:
         """Append a batch in the API's order (``texts``: each object's JSON as sent, if known); returns how many
         events were new."""
+        if objs:
+            self.delivered_at = time.monotonic()
         pairs = zip(objs, texts, strict=True) if texts is not None else ((obj, None) for obj in objs)
+        known = self.known
         kept = [(obj, text, index) for index, (obj, text) in enumerate(pairs)
-                if not isinstance(obj, dict) or obj.get("processed_at") is not None]
+                if not isinstance(obj, dict) or (obj.get("processed_at") is not None and not _known(obj, known))]
         processed = [obj for obj, _, _ in kept]
         if cursor is not KEEP:
             self.cursor = cursor
@@ -128,9 +149,10 @@ class StreamSink:
             return 0
         events: list[RawEvent] = []
         stopped: StreamStopped | None = None
+        current = rules()  # (read from the environment once per batch)
         for obj, text, index in kept:
             try:
-                events.append(self._raw(obj, text, index))
+                events.append(self._raw(obj, text, index, current))
             except StreamStopped as err:  # keep what came before it, then stop this stream
                 stopped = err
                 processed = processed[: len(events)]
@@ -145,6 +167,9 @@ class StreamSink:
         )
         result = await self.writer.append(events, checkpoint, self.lease)
         self.added += result.added
+        if len(known) + len(events) > KNOWN_LIMIT:
+            known.clear()
+        known.update(event.event_key for event in events if event.event_key == event.event_id)
         if processed:
             self.on_events(self.thread_id, processed)
         if stopped is not None:
@@ -158,6 +183,12 @@ class StreamSink:
             self.session_id, self.thread_id, self.last_processed_at, self.last_event_id, self.cursor, True
         )
         await self.writer.append([], checkpoint, self.lease)  # fenced, like every write of a recording
+
+
+def _known(obj: dict[str, Any], known: set[str]) -> bool:
+    """Whether the event's id (a plain string: its own key in the stream) was committed by this sink."""
+    event_id = obj.get("id")
+    return isinstance(event_id, str) and event_id in known
 
 
 def _name(obj: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from recorder.ingest.sink import StreamSink
 
 BATCH_EVENTS = 500
 _END = object()
+_STOPPED = object()
 
 
 async def follow(
@@ -84,16 +85,17 @@ def _describe(err: BaseException) -> str:
 
 async def _drain(sink: StreamSink, queue: asyncio.Queue[Any], stop: asyncio.Event) -> str:
     """Append stream events until the stream ends or ``stop`` is set. Batches adapt to the rate: each append
-    takes whatever arrived while the previous one was being written (at most BATCH_EVENTS)."""
+    takes whatever arrived while the previous one was being written (at most BATCH_EVENTS).
+
+    ``stop`` reaches the loop as a marker in the queue (put there when it is set), so waiting for the next event
+    is one ``queue.get()``: no task and no ``asyncio.wait`` per event."""
     stopping = asyncio.ensure_future(stop.wait())
+    stopping.add_done_callback(lambda done: None if done.cancelled() else queue.put_nowait(_STOPPED))
     try:
         while True:
-            getting = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if getting not in done:
-                getting.cancel()
+            item = queue.get_nowait() if not queue.empty() else await queue.get()
+            if item is _STOPPED:
                 return "stopped"
-            item = getting.result()
             batch: list[tuple[dict[str, Any], str]] = []
             while isinstance(item, tuple):
                 batch.append(item)
@@ -103,6 +105,8 @@ async def _drain(sink: StreamSink, queue: asyncio.Queue[Any], stop: asyncio.Even
                 item = queue.get_nowait()
             if batch:
                 await sink.write([obj for obj, _ in batch], [text for _, text in batch])
+            if item is _STOPPED:
+                return "stopped"
             if item is _END:
                 return "the stream ended"
             if isinstance(item, BaseException):

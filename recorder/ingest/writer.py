@@ -4,6 +4,9 @@ The store is synchronous (SQLAlchemy); the recorder is asyncio. Each store call 
 once started, always finishes: if the awaiting task is cancelled (the run's deadline, Ctrl-C, a lost lease), it
 first waits for the commit or rollback and only then lets the cancellation go on. So when the recorder stops,
 every batch it handed to the store is either committed whole or not at all — never abandoned half-way.
+
+Appends go through the process's group committer (:mod:`recorder.ingest.group`): the small batches of many live
+streams share one transaction, with the same guarantees per batch.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from recorder.events import RawEvent
+from recorder.ingest.group import GroupCommitter
 from recorder.store import (
+    AppendRequest,
     AppendResult,
     Checkpoint,
     EventStore,
@@ -45,8 +50,11 @@ async def finish_even_if_cancelled(function: Callable[..., T], *args: Any, **kwa
 class LogWriter:
     """Async access to the store for one recording run."""
 
-    def __init__(self, store: EventStore, run_id: int | None, leases: Leases) -> None:
+    def __init__(
+        self, store: EventStore, run_id: int | None, leases: Leases, committer: GroupCommitter | None = None
+    ) -> None:
         self.store = store
+        self.committer = committer or GroupCommitter(store)
         self.run_id = run_id
         self.leases = leases
         self.files = FileArchive(store)
@@ -56,15 +64,15 @@ class LogWriter:
     async def append(
         self, events: Sequence[RawEvent], checkpoint: Checkpoint | None, lease: Lease | None
     ) -> AppendResult:
-        result = await finish_even_if_cancelled(
-            self.store.append,
-            events,
-            run_id=self.run_id,
-            checkpoints=[checkpoint] if checkpoint is not None else [],
-            fence=lease,
-        )
+        """Append one batch (fenced by ``lease``) through the next group commit; LeaseLost if the lease is gone."""
+        request = AppendRequest(list(events), [checkpoint] if checkpoint is not None else [], lease, self.run_id)
+        result = await self.committer.append(request)
         self.events_added += result.added
         return result
+
+    def close(self) -> None:
+        """Commit what was handed over and stop the committer's thread (the run is over)."""
+        self.committer.close()
 
     async def checkpoint(self, session_id: str, thread_id: str | None) -> Checkpoint | None:
         return await asyncio.to_thread(self.store.checkpoint, session_id, thread_id)
@@ -79,9 +87,10 @@ class LogWriter:
 
         return await asyncio.to_thread(read)
 
-    async def snapshot(self, session_id: str, obj: dict[str, Any], thread_id: str | None = None) -> bool:
+    async def snapshots(self, session_id: str, snapshots: Sequence[tuple[str | None, dict[str, Any]]]) -> list[bool]:
+        """Several snapshots of one session (``(thread_id, object)``; None: the session) in one transaction."""
         return await finish_even_if_cancelled(
-            self.store.record_snapshot, session_id, obj, thread_id=thread_id, run_id=self.run_id
+            self.store.record_snapshots, session_id, list(snapshots), run_id=self.run_id
         )
 
     async def archived_file_ids(self, session_id: str) -> set[str]:
@@ -89,6 +98,10 @@ class LogWriter:
 
     async def archive_file(self, session_id: str, metadata: dict[str, Any], content: bytes) -> str:
         return await finish_even_if_cancelled(self.files.archive, session_id, metadata, content, self.run_id)
+
+    async def archive_files(self, session_id: str, files: Sequence[tuple[dict[str, Any], bytes]]) -> list[str]:
+        """Several files of one session (metadata, content) in one transaction."""
+        return await finish_even_if_cancelled(self.files.archive_many, session_id, list(files), self.run_id)
 
     async def acquire(self, session_id: str) -> Lease | Holder:
         return await finish_even_if_cancelled(self.leases.acquire, session_id)

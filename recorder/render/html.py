@@ -24,13 +24,17 @@ import html
 import io
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from recorder.render import html_assets
 from recorder.render.blocks import Block, Describer
+from recorder.render.deferred import CHUNK_CHARS, Document, Slot
+from recorder.render.stream import SPOOL_BYTES
 from recorder.render.summary import summarize
-from recorder.replay.fold import Entry, OutcomeEvaluation, SessionState, fold
+from recorder.replay.fold import Entry, Folder, OutcomeEvaluation, SessionState
 from recorder.replay.meta import SessionMeta
 from recorder.replay.timeline import TimelineEvent, Until
 
@@ -55,6 +59,16 @@ def _block_dict(block: Block) -> dict[str, Any]:
     return out
 
 
+def _row_base(entry: Entry, lane: int) -> dict[str, Any]:
+    """What every row of the page carries: the event's id (or key, for one without an id), type, kind, lane, time."""
+    event = entry.event
+    out: dict[str, Any] = {"id": event.event_id, "type": event.type, "kind": entry.kind, "lane": lane,
+                           "t": event.time}
+    if not event.event_id:
+        out["key"] = event.key
+    return out
+
+
 class _Builder:
     """Rows for the page: entries, model-request groups, tool results folded into their calls."""
 
@@ -71,12 +85,7 @@ class _Builder:
         return self.lane_index.get(thread_id, 0) if thread_id is not None else 0
 
     def base(self, entry: Entry) -> dict[str, Any]:
-        event = entry.event
-        out: dict[str, Any] = {"id": event.event_id, "type": event.type, "kind": entry.kind,
-                               "lane": self.lane(event.thread_id), "t": event.time}
-        if not event.event_id:
-            out["key"] = event.key
-        return out
+        return _row_base(entry, self.lane(entry.event.thread_id))
 
     def add(self, entry: Entry) -> None:
         kind = entry.kind
@@ -124,14 +133,7 @@ def page_data(state: SessionState, *, until: Until | None = None, view: str = "a
         builder.add(entry)
     for group in builder.groups.values():  # requests still open where the timeline stops
         group.update(title=f"model request #{group['n']} (in progress)", style="muted")
-    lanes = sorted(state.lanes.values(), key=lambda lane: lane.order) or []
-    lane_rows = [{"id": lane.thread_id, "label": lane.label, "agent": lane.agent_name, "model": lane.model,
-                  "status": lane.status, "primary": lane.is_primary, "depth": state.depth(lane.thread_id),
-                  "events": lane.events, "colour": PALETTE[n % len(PALETTE)]} for n, lane in enumerate(lanes)]
-    if not lane_rows:
-        lane_rows = [{"id": None, "label": "session", "agent": None, "model": None, "status": state.status,
-                      "primary": True, "depth": 0, "events": state.events, "colour": PALETTE[0]}]
-    return {"session": state.session_id, "events": state.events, "lanes": lane_rows, "rows": builder.rows,
+    return {"session": state.session_id, "events": state.events, "lanes": _lane_rows(state), "rows": builder.rows,
             "until": until.describe() if until else None, "view": view}
 
 
@@ -179,20 +181,166 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value / 1000:.1f} s"
 
 
+def _dumps(value: Any) -> str:
+    """A JSON value as the page's data holds it (see ``_script_json``): one piece of the streamed document."""
+    return _script_json(value)
+
+
+class _Container:
+    """Where rows go (the page's ``rows``, or a model request group's ``items``): a slot and how many it holds."""
+
+    __slots__ = ("count", "slot")
+
+    def __init__(self, slot: Slot) -> None:
+        self.slot = slot
+        self.count = 0
+
+
+class _OpenGroup(_Container):
+    __slots__ = ("number",)
+
+    def __init__(self, slot: Slot, number: int) -> None:
+        super().__init__(slot)
+        self.number = number
+
+
+class _OpenCard:
+    """A tool call's card written up to its ``status``; the status, result and confirmation come later."""
+
+    __slots__ = ("extra", "slot", "status")
+
+    def __init__(self, slot: Slot, status: str) -> None:
+        self.slot = slot
+        self.status = status
+        self.extra: dict[str, Any] = {}  # "res" / "conf" blocks, in the order they came
+
+
+class _StreamBuilder:
+    """The rows of :func:`page_data`, written as JSON while the fold runs (the same text ``_script_json`` makes
+    of them): a row is written when it is made; what it learns later (a group's items and end, a card's status,
+    result and confirmation) goes into a :class:`~recorder.render.deferred.Slot` of the document."""
+
+    def __init__(self, folder: Folder, doc: Document, max_chars: int) -> None:
+        self.state = folder.state
+        self.doc = doc
+        self.describer = Describer(folder.state, max_chars=max_chars)
+        self.rows = _Container(doc.root)
+        self.groups: dict[str, _OpenGroup] = {}  # model request start id -> its open group
+        self.cards: dict[str, _OpenCard] = {}  # tool use id -> its card, until its result
+        self._lane_index: dict[str, int] = {}
+
+    def lane(self, thread_id: str | None) -> int:
+        if thread_id is None:
+            return 0
+        lanes = self.state.lanes
+        if len(self._lane_index) != len(lanes):  # a lane appeared: lanes only ever come after the others
+            ordered = sorted(lanes.values(), key=lambda lane: lane.order)
+            self._lane_index = {lane.thread_id: n for n, lane in enumerate(ordered)}
+        return self._lane_index.get(thread_id, 0)
+
+    def base(self, entry: Entry) -> dict[str, Any]:
+        return _row_base(entry, self.lane(entry.event.thread_id))
+
+    def put(self, container: _Container, text: str) -> None:
+        self.doc.write(container.slot, "," + text if container.count else text)
+        container.count += 1
+
+    def add(self, entry: Entry) -> None:
+        kind = entry.kind
+        request = entry.request
+        if kind == "request_start" and request is not None:
+            group = {**self.base(entry), "group": 1, "n": request.number, "model": request.model}
+            self.put(self.rows, _dumps(group)[:-1] + ',"items":[')
+            self.groups[request.id] = _OpenGroup(self.doc.open(self.rows.slot), request.number)
+            return
+        if kind == "request_end" and request is not None and request.id in self.groups:
+            open_group = self.groups.pop(request.id)
+            block = self.describer.describe(entry)
+            end = {"end": entry.event.event_id, "title": block.title if block else "",
+                   "detail": block.detail if block else None, "style": block.style if block else "muted"}
+            self.doc.write(open_group.slot, "]," + _dumps(end)[1:])
+            self.doc.close(open_group.slot)
+            return
+        if kind in ("tool_result", "tool_confirmation") and entry.tool is not None and entry.tool.id in self.cards:
+            block = self.describer.describe(entry)
+            if block is not None:
+                card = self.cards[entry.tool.id]
+                card.extra["res" if kind == "tool_result" else "conf"] = {
+                    **_block_dict(block), "id": entry.event.event_id, "t": entry.event.time}
+                card.status = entry.tool.status
+                if kind == "tool_result":
+                    self._close_card(self.cards.pop(entry.tool.id))
+            return
+        block = self.describer.describe(entry)
+        if block is None:
+            return
+        item = {**self.base(entry), **_block_dict(block)}
+        target = self.groups.get(request.id) if request is not None else None
+        container = target if target is not None else self.rows
+        if kind == "tool_use" and entry.tool is not None:
+            item["tool"] = entry.tool.name or "tool"
+            self.put(container, _dumps(item)[:-1] + ",")
+            self.cards[entry.event.event_id] = _OpenCard(self.doc.open(container.slot), entry.tool.status)
+            return
+        self.put(container, _dumps(item))
+
+    def _close_card(self, card: _OpenCard) -> None:
+        self.doc.write(card.slot, _dumps({"status": card.status, **card.extra})[1:])
+        self.doc.close(card.slot)
+
+    def finish(self) -> None:
+        """Close what is still open where the timeline stops: requests in progress, calls awaiting a result."""
+        for card in self.cards.values():
+            self._close_card(card)
+        for group in self.groups.values():
+            tail = {"title": f"model request #{group.number} (in progress)", "style": "muted"}
+            self.doc.write(group.slot, "]," + _dumps(tail)[1:])
+            self.doc.close(group.slot)
+        self.cards.clear()
+        self.groups.clear()
+
+
+def _lane_rows(state: SessionState) -> list[dict[str, Any]]:
+    lanes = sorted(state.lanes.values(), key=lambda lane: lane.order)
+    lane_rows = [{"id": lane.thread_id, "label": lane.label, "agent": lane.agent_name, "model": lane.model,
+                  "status": lane.status, "primary": lane.is_primary, "depth": state.depth(lane.thread_id),
+                  "events": lane.events, "colour": PALETTE[n % len(PALETTE)]} for n, lane in enumerate(lanes)]
+    if not lane_rows:
+        lane_rows = [{"id": None, "label": "session", "agent": None, "model": None, "status": state.status,
+                      "primary": True, "depth": 0, "events": state.events, "colour": PALETTE[0]}]
+    return lane_rows
+
+
 def write_html(events: Iterable[TimelineEvent], meta: SessionMeta, out: TextIO, *, until: Until | None = None,
                view: str = "all", max_chars: int = HTML_MAX_CHARS) -> SessionState:
-    """Write the HTML transcript of ``events`` to ``out``; returns the folded state."""
-    state = fold(events, meta, snapshot_cost=until is None)
-    data = page_data(state, until=until, view=view, max_chars=max_chars)
-    title = html.escape(f"{meta.title or state.session_id} — session transcript")
-    out.write(html_assets.PAGE_HEAD.replace("{title}", title))
-    out.write(_header(state, until, view))
-    out.write(html_assets.PAGE_BODY)
-    out.write('<script type="application/json" id="session-data">')
-    out.write(_script_json(data))
-    out.write("</script>\n<script>")
-    out.write(html_assets.SCRIPT)
-    out.write("</script>\n</body>\n</html>\n")
+    """Write the HTML transcript of ``events`` to ``out``; returns the folded state (counters only).
+
+    Streamed, in memory that does not grow with the session: the fold keeps only counters and what is still open,
+    the rows are written as JSON as they are made (:class:`_StreamBuilder`) into a spooled body, and the page —
+    whose header and data start need the totals — is written when the timeline ends, the body copied into it.
+    """
+    folder = Folder(meta, keep=False, snapshot_cost=until is None)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="") as body:
+        doc = Document(body)
+        builder = _StreamBuilder(folder, doc, max_chars)
+        for event in events:
+            builder.add(folder.feed(event))
+        builder.finish()
+        doc.finish()
+        state = folder.finish()
+        title = html.escape(f"{meta.title or state.session_id} — session transcript")
+        out.write(html_assets.PAGE_HEAD.replace("{title}", title))
+        out.write(_header(state, until, view))
+        out.write(html_assets.PAGE_BODY)
+        out.write('<script type="application/json" id="session-data">')
+        start = {"session": state.session_id, "events": state.events, "lanes": _lane_rows(state)}
+        out.write(_dumps(start)[:-1] + ',"rows":[')
+        body.seek(0)
+        shutil.copyfileobj(body, out, CHUNK_CHARS)
+        out.write("]," + _dumps({"until": until.describe() if until else None, "view": view})[1:])
+        out.write("</script>\n<script>")
+        out.write(html_assets.SCRIPT)
+        out.write("</script>\n</body>\n</html>\n")
     return state
 
 

@@ -53,5 +53,5 @@ def render_streaming(events: Iterable[TimelineEvent], meta: SessionMeta, out: Te
         state = folder.finish()
         out.write(header(summarize(state, until=until, view=view, terminal=terminal)))
         body.seek(0)
-        shutil.copyfileobj(body, out, 1024 * 1024)
+        shutil.copyfileobj(body, out, CHUNK_CHARS)
     return state

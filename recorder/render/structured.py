@@ -30,14 +30,18 @@ else null — a number with 6 decimals, as ``recorder usage --format json`` give
 from __future__ import annotations
 
 import json
+import re
+import tempfile
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from recorder.events import format_time
+from recorder.render.deferred import CHUNK_CHARS, Document, Slot
 from recorder.replay.fold import (
     Entry,
     ErrorInfo,
+    Folder,
     Message,
     ModelRequest,
     Outcome,
@@ -46,7 +50,6 @@ from recorder.replay.fold import (
     ToolCall,
     Turn,
     WorkflowRun,
-    fold,
 )
 from recorder.replay.meta import SessionMeta
 from recorder.replay.timeline import TimelineEvent, Until
@@ -147,8 +150,8 @@ def _money(amount: str | None) -> float | None:
         return None
 
 
-def transcript(state: SessionState, *, until: Until | None = None, view: str = "all") -> dict[str, Any]:
-    """The JSON transcript of a folded session, as a dict."""
+def _head(state: SessionState, until: Until | None, view: str) -> dict[str, Any]:
+    """The document's fields before its lists: facts about the whole session (or prefix)."""
     usage = state.usage
     meta = state.meta
     primary = state.primary
@@ -181,6 +184,13 @@ def transcript(state: SessionState, *, until: Until | None = None, view: str = "
                      "usage": lane.usage.as_dict(), "workflow_run_id": lane.workflow_run_id} for lane in lanes],
         "outcomes": [outcome(o) for o in state.outcomes.values()],
         "workflow_runs": [workflow_run(r) for r in state.workflow_runs.values()],
+    }
+
+
+def transcript(state: SessionState, *, until: Until | None = None, view: str = "all") -> dict[str, Any]:
+    """The JSON transcript of a folded session (``fold(..., keep=True)``), as a dict."""
+    return {
+        **_head(state, until, view),
         "tool_calls": [tool_call(c) for c in state.tool_calls],
         "model_requests": [model_request(r) for r in state.model_requests],
         "turns": [turn(t) for t in state.turns],
@@ -194,13 +204,171 @@ def transcript(state: SessionState, *, until: Until | None = None, view: str = "
 
 def write_json(events: Iterable[TimelineEvent], meta: SessionMeta, out: TextIO, *, until: Until | None = None,
                view: str = "all", indent: int | None = 2) -> SessionState:
-    """Write the JSON transcript of ``events`` to ``out``; returns the folded state."""
-    state = fold(events, meta, snapshot_cost=until is None)
-    document = transcript(state, until=until, view=view)
-    text = json.dumps(document, ensure_ascii=False, indent=indent)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate in recorded text: escape everything non-ASCII instead
-        text = json.dumps(document, ensure_ascii=True, indent=indent)
-    out.write(text + "\n")
+    """Write the JSON transcript of ``events`` to ``out``; returns the folded state (counters only).
+
+    Streamed (see :class:`_Writer`): the same text as ``json.dumps(transcript(fold(...)), indent=indent)``, in
+    memory that does not grow with the session.
+    """
+    folder = Folder(meta, keep=False, snapshot_cost=until is None)
+    with _Writer(indent) as writer:
+        for event in events:
+            entry = folder.feed(event)
+            writer.add(entry, folder.turn)
+        state = folder.finish()
+        writer.write(out, _head(state, until, view))
     return state
+
+
+# ------------------------------------------------------------------------------------------------ streaming
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NON_ASCII = re.compile("[^\x00-\x7e]")
+SECTION_BYTES = 256 * 1024
+
+
+def _escape(match: re.Match[str]) -> str:
+    """A character as ``json.dumps(..., ensure_ascii=True)`` writes it (astral ones as a surrogate pair)."""
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+
+
+class _Section:
+    """One list of the document in a spool: items written in the order they were made, each when it is complete
+    (an open slot of a :class:`~recorder.render.deferred.Document` until then)."""
+
+    def __init__(self, name: str, indent: int | None) -> None:
+        self.name = name
+        self.file = tempfile.SpooledTemporaryFile(max_size=SECTION_BYTES, mode="w+", encoding="utf-8",  # noqa: SIM115
+                                                  errors="surrogatepass", newline="")
+        self.doc = Document(self.file)
+        self.count = 0
+        self.indent = indent
+        self.newline = "" if indent is None else "\n" + " " * (2 * indent)
+        self.surrogates = False
+
+    def text(self, item: Any) -> str:
+        text = json.dumps(item, ensure_ascii=False, indent=self.indent)
+        if self.newline:
+            text = text.replace("\n", self.newline)
+        if not self.surrogates and _SURROGATE.search(text):
+            self.surrogates = True
+        return text
+
+    def _separator(self) -> str:
+        first = not self.count
+        self.count += 1
+        return self.newline if first else ("," if self.indent is not None else ", ") + self.newline
+
+    def add(self, item: Any) -> None:
+        self.doc.write(self.doc.root, self._separator() + self.text(item))
+
+    def open(self) -> Slot:
+        self.doc.write(self.doc.root, self._separator())
+        return self.doc.open(self.doc.root)
+
+    def fill(self, slot: Slot, item: Any) -> None:
+        self.doc.write(slot, self.text(item))
+        self.doc.close(slot)
+
+
+class _Writer:
+    """The JSON transcript written as the fold runs: the head (which needs the totals) last, shown first; each
+    list spooled in a :class:`_Section`; tool calls, model requests and turns held (in memory) only while open.
+
+    ``json.dumps`` falls back to ``ensure_ascii=True`` when recorded text holds a lone surrogate (not UTF-8); the
+    sections note one when they meet it and every piece is then escaped the same way as it is copied out.
+    """
+
+    NAMES = ("tool_calls", "model_requests", "turns", "messages", "status_timeline", "errors", "unknown_events",
+             "timeline")
+
+    def __init__(self, indent: int | None) -> None:
+        self.indent = indent
+        self.sections = {name: _Section(name, indent) for name in self.NAMES}
+        self.calls: dict[int, tuple[ToolCall, Slot]] = {}  # open, by object identity (ids may repeat or be "")
+        self.requests: dict[int, tuple[ModelRequest, Slot]] = {}
+        self.turn: tuple[Turn, Slot] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for section in self.sections.values():
+            section.file.close()
+
+    def add(self, entry: Entry, current_turn: Turn | None) -> None:
+        kind, sections = entry.kind, self.sections
+        request, call = entry.request, entry.tool
+        if kind == "request_start" and request is not None:
+            self.requests[id(request)] = (request, sections["model_requests"].open())
+        elif kind == "request_end" and request is not None:
+            held = self.requests.pop(id(request), None)
+            if held is not None:
+                sections["model_requests"].fill(held[1], model_request(request))
+            else:  # an end whose start is not in the timeline: complete as it is made
+                sections["model_requests"].add(model_request(request))
+        elif request is not None:
+            request.event_ids.append(entry.event.event_id)
+        if kind == "tool_use" and call is not None:
+            self.calls[id(call)] = (call, sections["tool_calls"].open())
+        elif kind == "tool_result" and call is not None:
+            held_call = self.calls.pop(id(call), None)
+            if held_call is not None:
+                sections["tool_calls"].fill(held_call[1], tool_call(call))
+        if self.turn is not None and self.turn[0] is not current_turn:  # ended, or a new one began
+            sections["turns"].fill(self.turn[1], turn(self.turn[0]))
+            self.turn = None
+        if kind == "user_message" and current_turn is not None:
+            self.turn = (current_turn, sections["turns"].open())
+        if entry.message is not None:
+            sections["messages"].add(message(entry.message))
+        if entry.status is not None:
+            sections["status_timeline"].add(status_change(entry.status))
+        if entry.error is not None:
+            sections["errors"].add(error(entry.error))
+        if kind == "unknown":
+            sections["unknown_events"].add(entry.event.data)
+        sections["timeline"].add(timeline_item(entry))
+
+    def _finish(self) -> None:
+        sections = self.sections
+        for held_call, slot in self.calls.values():
+            sections["tool_calls"].fill(slot, tool_call(held_call))
+        for request, slot in self.requests.values():
+            sections["model_requests"].fill(slot, model_request(request))
+        if self.turn is not None:
+            sections["turns"].fill(self.turn[1], turn(self.turn[0]))
+        self.calls.clear()
+        self.requests.clear()
+        self.turn = None
+        for section in sections.values():
+            section.doc.finish()
+
+    def write(self, out: TextIO, head: dict[str, Any]) -> None:
+        """Write the document: ``head``'s fields, then every section's list."""
+        self._finish()
+        indent = self.indent
+        inner = "" if indent is None else "\n" + " " * indent
+        comma = "," if indent is not None else ", "
+        head_text = [json.dumps(k) + ": " + json.dumps(v, ensure_ascii=False, indent=indent).replace(
+            "\n", inner or "\n") for k, v in head.items()]
+        ascii_only = any(s.surrogates for s in self.sections.values()) or any(
+            _SURROGATE.search(text) for text in head_text)
+
+        def put(text: str) -> None:
+            out.write(_NON_ASCII.sub(_escape, text) if ascii_only else text)
+
+        put("{" + inner + (comma + inner).join(head_text))
+        for section in self.sections.values():
+            put(comma + inner + json.dumps(section.name) + ": [")
+            if section.count:
+                section.file.seek(0)
+                while chunk := section.file.read(CHUNK_CHARS):
+                    put(chunk)
+                put(inner)
+            put("]")
+        put(("\n" if indent is not None else "") + "}\n")

@@ -539,6 +539,11 @@ class Folder:
                 state.unknown.append(entry)
         return entry
 
+    @property
+    def turn(self) -> Turn | None:
+        """The turn in progress (None before the first user message and after the session went idle)."""
+        return self._turn
+
     def finish(self) -> SessionState:
         """The state after everything fed so far (list cost from the snapshot if no session.usage was seen)."""
         usage = self.state.usage

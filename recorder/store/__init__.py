@@ -16,13 +16,16 @@ This package is the only way in: import names from ``recorder.store``, never fro
     files      FileArchive: files sessions wrote, content-addressed
     roles      the PostgreSQL writer/reader role DDL
     eventstore EventStore: the facade most callers construct, ``EventStore(url)``, delegating to the above
-    schema / migrate / sql / chain   tables, alembic, engines and error translation, the hash chain
+    schema / sql / chain   tables, engines and error translation, the hash chain
+    revisions  the schema revisions this version knows; the head check every store makes (no alembic)
+    migrate    alembic, driven: upgrade, downgrade, check. Not imported here (alembic is slow to import and
+               only ``recorder db`` migrates): ``from recorder.store import migrate`` imports it when asked
 
 To add a concern (a new table's SQL): a module taking a ``Database`` in its constructor, its row types in
 ``rows``, and its public names here.
 """
 
-from recorder.store import chain, migrate
+from recorder.store import chain
 from recorder.store.audit import AUDIT_GENESIS, audit_entry_hash, entry_is_intact
 from recorder.store.browse import SORTS as SESSION_SORTS
 from recorder.store.browse import TOKEN_FIELDS, Browser, SessionFilter, SessionPage, SessionRow, ThreadRow
@@ -37,6 +40,7 @@ from recorder.store.lifecycle import DELETED_ACTION, Delivery, Lifecycle, Sessio
 from recorder.store.log import EventLog, Fence
 from recorder.store.roles import grant_roles, role_statements
 from recorder.store.rows import (
+    AppendRequest,
     AppendResult,
     ArchivedFile,
     AuditEntry,
@@ -78,6 +82,7 @@ __all__ = [
     "DELETED_ACTION",
     "SESSION_SORTS",
     "TOKEN_FIELDS",
+    "AppendRequest",
     "AppendResult",
     "ArchivedFile",
     "AuditEntry",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -115,56 +116,70 @@ class Catalog:
 
         The caller scrubs secrets first. Summary columns (status, title, agent, model) follow the snapshot.
         """
-        payload = dump_json(snapshot)
-        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return self.record_snapshots(session_id, [(thread_id, snapshot)], run_id=run_id)[0]
+
+    def record_snapshots(
+        self, session_id: str, snapshots: Sequence[tuple[str | None, dict[str, Any]]], *, run_id: int | None = None
+    ) -> list[bool]:
+        """:meth:`record_snapshot` for several snapshots of one session (``(thread_id, snapshot)``, None for the
+        session itself) in one transaction: a session's snapshot and its threads' cost one commit."""
+        if not snapshots:
+            return []
         now = utcnow()
-        summary = _summary_columns(snapshot)
         with self.db.write() as conn:
             ensure_session(self.db, conn, session_id, now)
-            if thread_id is not None:
-                ensure_thread(self.db, conn, session_id, thread_id, now)
-            last = conn.execute(
-                select(t.session_snapshots.c.payload_hash)
-                .where(
-                    and_(
-                        t.session_snapshots.c.session_id == session_id,
-                        t.session_snapshots.c.thread_id.is_(None)
-                        if thread_id is None
-                        else t.session_snapshots.c.thread_id == thread_id,
-                    )
-                )
-                .order_by(t.session_snapshots.c.snapshot_id.desc())
-                .limit(1)
-            ).scalar()
-            if last == digest:
-                return False
-            conn.execute(
-                insert(t.session_snapshots).values(
-                    session_id=session_id,
-                    thread_id=thread_id,
-                    taken_at=now,
-                    status=summary.get("status"),
-                    payload=payload,
-                    payload_hash=digest,
-                    run_id=run_id,
+            return [self._snapshot(conn, session_id, thread_id, snapshot, run_id, now)
+                    for thread_id, snapshot in snapshots]
+
+    def _snapshot(self, conn: Connection, session_id: str, thread_id: str | None, snapshot: dict[str, Any],
+                  run_id: int | None, now: datetime) -> bool:
+        payload = dump_json(snapshot)
+        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        summary = _summary_columns(snapshot)
+        if thread_id is not None:
+            ensure_thread(self.db, conn, session_id, thread_id, now)
+        last = conn.execute(
+            select(t.session_snapshots.c.payload_hash)
+            .where(
+                and_(
+                    t.session_snapshots.c.session_id == session_id,
+                    t.session_snapshots.c.thread_id.is_(None)
+                    if thread_id is None
+                    else t.session_snapshots.c.thread_id == thread_id,
                 )
             )
-            if thread_id is None:
-                conn.execute(
-                    update(t.sessions)
-                    .where(t.sessions.c.session_id == session_id)
-                    .values(snapshot=payload, **summary)
+            .order_by(t.session_snapshots.c.snapshot_id.desc())
+            .limit(1)
+        ).scalar()
+        if last == digest:
+            return False
+        conn.execute(
+            insert(t.session_snapshots).values(
+                session_id=session_id,
+                thread_id=thread_id,
+                taken_at=now,
+                status=summary.get("status"),
+                payload=payload,
+                payload_hash=digest,
+                run_id=run_id,
+            )
+        )
+        if thread_id is None:
+            conn.execute(
+                update(t.sessions)
+                .where(t.sessions.c.session_id == session_id)
+                .values(snapshot=payload, **summary)
+            )
+        else:
+            summary.pop("title", None)
+            summary.pop("agent_id", None)
+            conn.execute(
+                update(t.threads)
+                .where(and_(t.threads.c.session_id == session_id, t.threads.c.thread_id == thread_id))
+                .values(
+                    snapshot=payload, parent_thread_id=display_text(snapshot.get("parent_thread_id")), **summary
                 )
-            else:
-                summary.pop("title", None)
-                summary.pop("agent_id", None)
-                conn.execute(
-                    update(t.threads)
-                    .where(and_(t.threads.c.session_id == session_id, t.threads.c.thread_id == thread_id))
-                    .values(
-                        snapshot=payload, parent_thread_id=display_text(snapshot.get("parent_thread_id")), **summary
-                    )
-                )
+            )
         return True
 
     def latest_snapshot(self, session_id: str, thread_id: str | None = None) -> dict[str, Any] | None:

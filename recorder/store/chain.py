@@ -11,6 +11,7 @@ deleted, swapped or inserted event, or an event moved to another stream breaks t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 
 def genesis(session_id: str, thread_id: str | None) -> str:
@@ -26,3 +27,20 @@ def chain_hash(previous: str, seq: int, payload_digest: str) -> str:
     return hashlib.sha256(
         bytes.fromhex(previous) + seq.to_bytes(8, "big") + bytes.fromhex(payload_digest)
     ).hexdigest()
+
+
+def extend(previous: str, seq: int, payloads: Iterable[str]) -> list[tuple[str, str]]:
+    """``(payload_hash, chain_hash)`` of the events that follow ``previous`` in one stream, at ``seq + 1``,
+    ``seq + 2``...: the two functions above for a run of events, as the append path needs them for every event it
+    writes. The head is carried as bytes from one event to the next (never turned into text and back), and the
+    loop makes no call but the hashing: planning costs what the hashing does."""
+    sha256 = hashlib.sha256
+    head = bytes.fromhex(previous)
+    out: list[tuple[str, str]] = []
+    for payload in payloads:
+        seq += 1
+        digest = sha256(payload.encode("utf-8")).digest()
+        linked = sha256(head + seq.to_bytes(8, "big") + digest)
+        head = linked.digest()
+        out.append((digest.hex(), linked.hexdigest()))
+    return out

@@ -23,7 +23,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, CursorResult, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from recorder.store import migrate
+from recorder.store import revisions
 from recorder.store import schema as t
 from recorder.store.sql import WRITE, make_engine, translated
 
@@ -57,7 +57,7 @@ class Database:
         self._local_write_lock = threading.Lock() if self.dialect == "sqlite" else None
         if check_schema:
             with self.read() as conn:
-                migrate.require_head(conn, url)
+                revisions.require_head(conn, url)
 
     def close(self) -> None:
         self.engine.dispose()

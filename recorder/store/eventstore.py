@@ -17,11 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from recorder.errors import LeaseLost
 from recorder.events import RawEvent
 from recorder.store.catalog import Catalog
 from recorder.store.database import Database
 from recorder.store.log import EventLog, Fence
 from recorder.store.rows import (
+    AppendRequest,
     AppendResult,
     Checkpoint,
     EventRow,
@@ -63,6 +65,12 @@ class EventStore(Database):
         return self.log.append(batch, run_id=run_id, checkpoints=checkpoints, fence=fence,
                                before_commit=before_commit)
 
+    def append_many(
+        self, requests: Sequence[AppendRequest], *, before_commit: Callable[[Connection], None] | None = None
+    ) -> list[AppendResult | LeaseLost]:
+        """See :meth:`EventLog.append_many` (group commit)."""
+        return self.log.append_many(requests, before_commit=before_commit)
+
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:
         self.log.save_checkpoint(checkpoint)
 
@@ -90,6 +98,11 @@ class EventStore(Database):
         self, session_id: str, snapshot: dict[str, Any], *, thread_id: str | None = None, run_id: int | None = None
     ) -> bool:
         return self.catalog.record_snapshot(session_id, snapshot, thread_id=thread_id, run_id=run_id)
+
+    def record_snapshots(
+        self, session_id: str, snapshots: Sequence[tuple[str | None, dict[str, Any]]], *, run_id: int | None = None
+    ) -> list[bool]:
+        return self.catalog.record_snapshots(session_id, snapshots, run_id=run_id)
 
     def latest_snapshot(self, session_id: str, thread_id: str | None = None) -> dict[str, Any] | None:
         return self.catalog.latest_snapshot(session_id, thread_id)

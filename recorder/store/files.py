@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -30,31 +31,42 @@ class FileArchive:
 
     def archive(self, session_id: str, metadata: dict[str, Any], content: bytes, run_id: int | None = None) -> str:
         """Keep one file (its metadata as the API gave it, and its bytes); returns the content's sha256."""
-        digest = hashlib.sha256(content).hexdigest()
+        return self.archive_many(session_id, [(metadata, content)], run_id)[0]
+
+    def archive_many(
+        self, session_id: str, files: Sequence[tuple[dict[str, Any], bytes]], run_id: int | None = None
+    ) -> list[str]:
+        """:meth:`archive` for several files of one session in one transaction; returns their sha256s."""
+        if not files:
+            return []
         now = utcnow()
+        digests: list[str] = []
         with self.db.write() as conn:
             ensure_session(self.db, conn, session_id, now)
-            conn.execute(
-                self.db.upsert(t.file_blobs)
-                .values(sha256=digest, size_bytes=len(content), content=content)
-                .on_conflict_do_nothing(index_elements=["sha256"])
-            )
-            conn.execute(
-                self.db.upsert(t.session_files)
-                .values(
-                    session_id=session_id,
-                    file_id=display_text(metadata["id"]),
-                    filename=display_text(metadata.get("filename") or metadata["id"]),
-                    mime_type=display_text(metadata.get("mime_type")),
-                    size_bytes=len(content),
-                    sha256=digest,
-                    metadata=dump_json(metadata),
-                    archived_at=now,
-                    run_id=run_id,
+            for metadata, content in files:
+                digest = hashlib.sha256(content).hexdigest()
+                digests.append(digest)
+                conn.execute(
+                    self.db.upsert(t.file_blobs)
+                    .values(sha256=digest, size_bytes=len(content), content=content)
+                    .on_conflict_do_nothing(index_elements=["sha256"])
                 )
-                .on_conflict_do_nothing(index_elements=["session_id", "file_id"])
-            )
-        return digest
+                conn.execute(
+                    self.db.upsert(t.session_files)
+                    .values(
+                        session_id=session_id,
+                        file_id=display_text(metadata["id"]),
+                        filename=display_text(metadata.get("filename") or metadata["id"]),
+                        mime_type=display_text(metadata.get("mime_type")),
+                        size_bytes=len(content),
+                        sha256=digest,
+                        metadata=dump_json(metadata),
+                        archived_at=now,
+                        run_id=run_id,
+                    )
+                    .on_conflict_do_nothing(index_elements=["session_id", "file_id"])
+                )
+        return digests
 
     def files(self, session_id: str) -> list[ArchivedFile]:
         c = t.session_files.c

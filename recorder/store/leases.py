@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,12 +75,41 @@ class Lease:
     expires_at: datetime
 
     def check(self, conn: Connection) -> None:
-        row = conn.execute(
-            select(t.leases.c.owner, t.leases.c.token).where(t.leases.c.session_id == self.session_id)
-        ).first()
-        if row is None or row.owner != self.owner or row.token != self.token:
-            holder = f" (now held by {row.owner})" if row is not None and row.owner != self.owner else ""
-            raise LeaseLost(f"lost the lease on session {self.session_id}{holder}; another recorder took it over")
+        (failure,) = check_leases(conn, [self])
+        if failure is not None:
+            raise failure
+
+
+def check_leases(conn: Connection, leases: Sequence[Lease]) -> list[LeaseLost | None]:
+    """Whether each lease is still its session's current one (None) or was lost, in one query: the fences of a
+    group commit, checked under the log's write lock."""
+    if not leases:
+        return []
+    sessions = sorted({lease.session_id for lease in leases})
+    current: dict[str, tuple[str, int]] = {
+        row.session_id: (row.owner, int(row.token))
+        for row in conn.execute(
+            select(t.leases.c.session_id, t.leases.c.owner, t.leases.c.token).where(
+                t.leases.c.session_id.in_(sessions)
+            )
+        )
+    }
+    return judge_leases(leases, current)
+
+
+def judge_leases(leases: Sequence[Lease], current: dict[str, tuple[str, int]]) -> list[LeaseLost | None]:
+    """Each lease against its session's current (owner, token): None where it is still the current one."""
+    results: list[LeaseLost | None] = []
+    for lease in leases:
+        owner, token = current.get(lease.session_id, (None, None))
+        if owner == lease.owner and token == lease.token:
+            results.append(None)
+            continue
+        holder = f" (now held by {owner})" if owner is not None and owner != lease.owner else ""
+        results.append(LeaseLost(
+            f"lost the lease on session {lease.session_id}{holder}; another recorder took it over"
+        ))
+    return results
 
 
 class Leases:
@@ -133,17 +163,7 @@ class Leases:
         """Give a lease up (a no-op if it was already taken over). The row stays, expired, so the session's
         fencing token keeps counting up: an old token can never become current again."""
         with self.db.write() as conn:
-            conn.execute(
-                update(t.leases)
-                .where(
-                    and_(
-                        t.leases.c.session_id == lease.session_id,
-                        t.leases.c.owner == lease.owner,
-                        t.leases.c.token == lease.token,
-                    )
-                )
-                .values(expires_at=utcnow())
-            )
+            release_in(conn, lease)
 
     def holder(self, session_id: str) -> Holder | None:
         with self.db.read() as conn:
@@ -151,3 +171,18 @@ class Leases:
                 select(t.leases.c.owner, t.leases.c.expires_at).where(t.leases.c.session_id == session_id)
             ).first()
         return Holder(row.owner, row.expires_at) if row is not None else None
+
+
+def release_in(conn: Connection, lease: Lease) -> None:
+    """:meth:`Leases.release` inside a transaction that writes something else too (one commit for both)."""
+    conn.execute(
+        update(t.leases)
+        .where(
+            and_(
+                t.leases.c.session_id == lease.session_id,
+                t.leases.c.owner == lease.owner,
+                t.leases.c.token == lease.token,
+            )
+        )
+        .values(expires_at=utcnow())
+    )

@@ -27,6 +27,7 @@ from sqlalchemy import and_, select, update
 from recorder.store import schema as t
 from recorder.store.audit import append_audit
 from recorder.store.database import Database, utcnow
+from recorder.store.leases import Lease, release_in
 
 STATES = ("active", "settled", "closed", "deleted")
 DELETED_ACTION = "deleted_upstream"
@@ -90,8 +91,10 @@ class Lifecycle:
         upstream_status: str | None,
         upstream_updated_at: datetime | None,
         archived_at: datetime | None,
+        release: Lease | None = None,
     ) -> bool:
-        """Record a session's state and what the API said. A session marked deleted stays so (False then)."""
+        """Record a session's state and what the API said. A session marked deleted stays so (False then).
+        ``release``: give this lease up in the same transaction (the last write of a session's recording)."""
         if state not in STATES or state == "deleted":
             raise ValueError(f"state must be one of active, settled, closed (got {state!r})")
         values: dict[str, Any] = {
@@ -114,7 +117,10 @@ class Lifecycle:
                 .values(**values)
                 .returning(c.session_id)
             )
-            return result.first() is not None
+            changed = result.first() is not None
+            if release is not None:
+                release_in(conn, release)
+            return changed
 
     def mark_deleted(self, session_id: str, *, actor: str, reason: str, details: dict[str, Any]) -> bool:
         """The session was deleted upstream: mark it and enter the deletion in the audit trail, once, in one

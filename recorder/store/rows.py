@@ -28,9 +28,13 @@ rebuild and verification a fifth to a quarter of their time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from recorder.events import RawEvent
 
 
 def stream_key(session_id: str, thread_id: str | None) -> str:
@@ -202,6 +206,17 @@ class AppendResult:
     skipped: int
     first_position: int | None = None
     last_position: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One batch of a group commit (:meth:`EventLog.append_many`): its events, the checkpoints written with them,
+    the fence (a session lease) checked for it, and the run that recorded it."""
+
+    events: Sequence[RawEvent]
+    checkpoints: Sequence[Checkpoint] = ()
+    fence: Any = None
+    run_id: int | None = None
 
 
 # -------------------------------------------------------------------------------------------- catalog

@@ -149,7 +149,6 @@ events = Table(
     UniqueConstraint("event_key", "stream_id"),
     UniqueConstraint("stream_id", "seq"),
     Index(None, "session_id", "position"),
-    Index(None, "type"),
 )
 
 checkpoints = Table(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,7 +132,31 @@ def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
     # psycopg prepares statements after a few runs, and PostgreSQL may then settle on a generic plan made while
     # the log was empty (a sequential scan), kept for the connection's life. Always plan with the real values.
     connect_args["options"] = (connect_args.get("options", "") + " -c plan_cache_mode=force_custom_plan").strip()
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not idle_connection_alive(dbapi_connection):
+            raise sa_exc.DisconnectionError("the server closed this pooled connection")  # the pool replaces it
+
+    return engine
+
+
+def idle_connection_alive(connection: Any) -> bool:
+    """Whether an idle pooled psycopg connection still looks usable, without a round trip to the server.
+
+    The pool's pre-ping sent ``SELECT 1`` before every transaction: one round trip, and server work, per append.
+    A server that ends a connection (a restart, ``pg_terminate_backend``, an idle timeout) says so on the socket:
+    its last message and the end of the stream wait there to be read. An idle connection has nothing to read, so
+    a readable socket (or one psycopg already knows is closed or broken) means: replace it before use."""
+    if connection.closed or connection.broken:
+        return False
+    try:  # poll, not select: a process following a thousand streams holds descriptors past select's 1,024
+        poller = select.poll()
+        poller.register(connection.fileno(), select.POLLIN)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
 
 
 def first_line(err: BaseException) -> str:
@@ -170,7 +196,9 @@ def translate(err: BaseException, url: str | URL) -> StoreError:
             or "password authentication failed" in lowered:
         return StoreUnavailable(f"{where}: {message}; check the user name, password and database name in the URL "
                                 "(`createdb NAME` creates a database)")
-    if isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError) or "connection" in lowered:
+    operational = isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError) or type(orig).__name__ in (
+        "OperationalError", "InterfaceError")
+    if operational or "connection" in lowered:
         if "database is locked" in lowered:
             return StoreError(f"{where} stayed locked by another writer for too long ({message}); run again")
         return StoreUnavailable(f"cannot reach {where} ({message}); is the server running?")
@@ -209,3 +237,12 @@ def translated(url: str | URL) -> Iterator[None]:
                 f"the disk holding {redact(url)} is full ({err.strerror}); free space and run again"
             ) from None
         raise StoreUnavailable(f"cannot use {redact(url)}: {err}") from None
+    except Exception as err:
+        if not _is_driver_error(err):
+            raise
+        raise translate(err, url) from None
+
+
+def _is_driver_error(err: BaseException) -> bool:
+    """An error raised by the database driver itself: the append path talks to sqlite3 and psycopg directly."""
+    return isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg")

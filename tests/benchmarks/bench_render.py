@@ -7,12 +7,19 @@ model requests with usage, tool calls and results, agent messages, status change
 stream and its primary thread's stream, so the renderer has 200,000 stored rows to merge into 100,000 events.
 Targets (issue 5): under 5 s, bounded memory. Times are the best of two runs, wall clock and this process's CPU
 time (when they differ much, the machine was busy with something else: the load average is reported too).
+
+Memory (issue 15): the HTML transcript of the same session (one timed run), its tracemalloc peak next to the
+baseline's and Markdown's; then each as a ``python -m recorder`` subprocess, peak RSS (``wait4``) of
+``transcript --format html`` / ``md`` / ``json`` next to ``events`` (which only reads and prints the session
+stream's rows: the process's floor). Target: HTML under 150 MB.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -22,6 +29,7 @@ from typing import Any
 
 from recorder.emulator import Emulator
 from recorder.events import raw_event
+from recorder.render.html import write_html
 from recorder.render.markdown import write_markdown
 from recorder.replay.meta import load_meta
 from recorder.replay.timeline import Until, read_timeline
@@ -33,6 +41,7 @@ PREFIX = 20_000
 BATCH = 5_000
 TARGET_SECONDS = 5.0
 REPEAT = 2
+HTML_TARGET_MB = 150
 
 
 def build_log(url: str) -> str:
@@ -73,6 +82,26 @@ def measure(run: Callable[[], Any], repeat: int = REPEAT) -> dict[str, float]:
     return {"seconds": round(wall, 3), "cpu_seconds": round(cpu, 3), "peak_mb": round(peak / 1e6, 1)}
 
 
+# Started from a small launcher, not from this process: a child's peak RSS (ru_maxrss) includes what its parent
+# held when it forked, and this one holds a log's worth of rows.
+_LAUNCH = ("import os, sys\n"
+           "pid = os.posix_spawn(sys.executable, [sys.executable, '-m', 'recorder', *sys.argv[1:]], os.environ)\n"
+           "_, status, usage = os.wait4(pid, 0)\n"
+           "print(usage.ru_maxrss, file=sys.stderr)\n"
+           "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
+def peak_rss(args: list[str]) -> dict[str, float]:
+    """Wall seconds and peak RSS (MB) of ``python -m recorder ARGS`` (its stdout discarded)."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-S", "-c", _LAUNCH, *args], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"recorder {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
+    kilobytes = int(done.stderr.strip().splitlines()[-1])
+    return {"seconds": round(time.perf_counter() - started, 2), "peak_rss_mb": round(kilobytes / 1024, 1)}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'log.db'}"
@@ -102,12 +131,29 @@ def main() -> None:
             full = measure(render())
             size = out_path.stat().st_size
             prefix = measure(render(Until(event_id=prefix_id)))
-    results = {
+            html_path = Path(tmp) / "transcript.html"
+
+            def render_html() -> None:
+                meta = load_meta(store, sid)
+                with html_path.open("w", encoding="utf-8") as out:
+                    write_html(read_timeline(store, sid, meta=meta), meta, out)
+
+            html = measure(render_html, repeat=1)
+            html_size = html_path.stat().st_size
+        processes = {name: peak_rss([*args, "--db", url]) for name, args in (
+            ("events", ["events", sid]), ("transcript_md", ["transcript", sid, "-o", str(out_path)]),
+            ("transcript_html", ["transcript", sid, "--format", "html", "-o", str(html_path)]),
+            ("transcript_json", ["transcript", sid, "--format", "json", "-o", str(Path(tmp) / "t.json")]))}
+    results: dict[str, Any] = {
         "events": EVENTS,
         "stored_rows": rows,
         "baseline_read_rows": baseline,
         "render_markdown": {**full, "output_mb": round(size / 1e6, 1)},
         "render_markdown_prefix": {"events": PREFIX, **prefix},
+        "render_html": {**html, "output_mb": round(html_size / 1e6, 1)},
+        "processes": processes,
+        "html_target_mb": HTML_TARGET_MB,
+        "html_within_target": processes["transcript_html"]["peak_rss_mb"] < HTML_TARGET_MB,
         "ratio_to_baseline": round(full["seconds"] / baseline["seconds"], 2),
         "target_seconds": TARGET_SECONDS,
         "within_target": full["seconds"] < TARGET_SECONDS,
@@ -129,6 +175,15 @@ def main() -> None:
     results["peak_bytes_per_extra_event"] = round(per_event)
     print(f"memory grows by {per_event:.0f} bytes per event (the hashes of event keys that keep each event once); "
           "payloads, messages and output are never held")
+    print(f"render {EVENTS:,} events to HTML      {html['seconds']:6.2f} s (cpu {html['cpu_seconds']:.2f})  "
+          f"peak {html['peak_mb']:6.1f} MB  -> {html_size / 1e6:.1f} MB of HTML (tracemalloc; reading the rows: "
+          f"{baseline['peak_mb']:.1f} MB)")
+    for name, got in processes.items():
+        label = name.replace("transcript_", "transcript --format ")
+        print(f"python -m recorder {label:<28}{got['seconds']:6.2f} s  peak RSS {got['peak_rss_mb']:6.1f} MB")
+    print(f"HTML peak RSS {processes['transcript_html']['peak_rss_mb']:.1f} MB against the floor of "
+          f"{processes['events']['peak_rss_mb']:.1f} MB (events); target < {HTML_TARGET_MB} MB: "
+          f"{'met' if results['html_within_target'] else 'MISSED'} (load average {results['load_average'][0]})")
     report("render", results)
 
 

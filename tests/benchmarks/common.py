@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,3 +73,27 @@ def report(name: str, results: dict[str, Any]) -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"results written to {OUT / (name + '.json')}")
+
+
+def load_average() -> str:
+    """The machine's load, printed with every figure: a busy machine explains a bad number."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+@contextmanager
+def server_process(command: list[str], *, stop_wait: float = 10.0) -> Iterator[str]:
+    """A server (the emulator) in a process of its own, so that it shares no interpreter (and GIL) with what is
+    measured: started with ``command`` (argv after the Python executable), which prints its base URL first;
+    yields that URL, and stops the process at the end."""
+    process = subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://[\d.]+:\d+", line)
+        assert match, f"the emulator did not start: {line}"
+        yield match.group(0)
+    finally:
+        process.terminate()
+        process.wait(stop_wait)

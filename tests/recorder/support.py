@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from recorder.emulator import ApiServer, Emulator
+from recorder.errors import DeadlineReached
 from recorder.ingest.retry import RetryPolicy
 from recorder.record import Observer, RecordOptions, RunReport, make_client, run_recording
 from recorder.store import EventStore
@@ -32,6 +35,46 @@ def record(store: EventStore, server: ApiServer, session_ids: Iterable[str] = ()
         observer=observer,
         client_factory=lambda: make_client(api_key=API_KEY, base_url=server.base_url),
     )
+
+
+def record_until(store: EventStore, server: ApiServer, done: Callable[[], bool], *, limit: float,
+                 step: float = 0.05, **options: Any) -> None:
+    """Run a following recording (``record(..., follow=True)``) until ``done()`` holds, then stop it as Ctrl-C
+    would; a run that reaches ``limit`` seconds first fails the test. A fixed deadline instead makes a test wait
+    for it when the machine is quick and cut the work short when it is busy."""
+    started = threading.Event()
+    finished = threading.Event()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = []
+
+    class Watch(Observer):
+        def run_started(self, run_id: int | None) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            running.append((asyncio.get_running_loop(), task))
+            started.set()
+
+    def watch() -> None:
+        if not started.wait(limit):
+            return
+        while not finished.is_set():
+            if done():
+                loop, task = running[0]
+                loop.call_soon_threadsafe(task.cancel)
+                return
+            finished.wait(step)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        record(store, server, observer=Watch(), deadline=limit, **options)
+    except asyncio.CancelledError:
+        return  # stopped by the watcher: done() held
+    except DeadlineReached:
+        raise AssertionError(f"the condition did not hold within {limit} s") from None
+    finally:
+        finished.set()
+        watcher.join()
+    raise AssertionError(f"the recording ended before its condition held (limit {limit} s)")
 
 
 def truth(emu: Emulator, session_id: str, thread_id: str | None) -> list[dict[str, Any]]:
@@ -58,6 +101,15 @@ def assert_exact(store: EventStore, emu: Emulator, session_ids: Iterable[str]) -
                 assert_stream_invariants(store, session_id, thread_id)
             total += len(got)
     return total
+
+
+def is_exact(store: EventStore, emu: Emulator, session_ids: Iterable[str]) -> bool:
+    """Whether :func:`assert_exact` holds now (for waiting until it does)."""
+    try:
+        assert_exact(store, emu, session_ids)
+    except AssertionError:
+        return False
+    return True
 
 
 def ndjson_lines(text: str) -> list[str]:

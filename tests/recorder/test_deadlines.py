@@ -95,3 +95,23 @@ def test_endless_failures_stop_at_the_deadline(store: EventStore, spec: str) -> 
             record(store, server, [sid], deadline=1.5)
         assert time.monotonic() - started < 3
     emu.close()
+
+
+def test_the_watchdog_is_disarmed_when_the_command_ends_early(tmp_path) -> None:
+    """``record`` run in-process (a library caller, a test's CliRunner) and refused at once must not leave its
+    deadline watchdog armed: it would end the caller's whole process (status 3) when the deadline passes."""
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from click.testing import CliRunner\n"
+        "from recorder.cli import cli\n"
+        f"result = CliRunner().invoke(cli, ['record', 'sesn_a', '--all', '--deadline', '0.3', '--db', "
+        f"'sqlite:///{tmp_path}/x.db'])\n"
+        "assert result.exit_code == 2, result.output\n"
+        "time.sleep(1.5)\n"
+        "print('still running')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "still running" in done.stdout, (done.returncode, done.stderr[-500:])

@@ -17,7 +17,7 @@ from recorder.cli import cli
 from recorder.emulator import ApiServer, Emulator
 from recorder.errors import DeadlineReached
 from recorder.store import DELETED_ACTION, ComplianceStore, EventStore, FileArchive, Lifecycle
-from tests.recorder.support import API_KEY, assert_exact, record
+from tests.recorder.support import API_KEY, assert_exact, cli_env, record, record_until, run_cli
 
 QUICK = {"settle": 0.3, "file_index_lag": 0.3, "poll_interval": 0.05, "max_rpm": None}
 
@@ -59,8 +59,15 @@ def test_the_service_records_more_idle_sessions_than_its_concurrency(store: Even
     resting = [emu.add_session(name) for name in ("tool_use", "mcp", "custom_tool", "confirmation", "outcome",
                                                   "unicode")]
     sids = [*waiting, *resting]
-    with emu.serve() as server, pytest.raises(DeadlineReached):
-        record(store, server, discover=True, follow=True, concurrency=2, sweep_interval=600, deadline=6, **QUICK)
+
+    def all_recorded() -> bool:
+        states = Lifecycle(store).states()
+        return (all(s in states and states[s].state == "settled" for s in resting)
+                and all(archived_files(store, s) == {f["id"] for f in emu.files(s)} for s in sids))
+
+    with emu.serve() as server:
+        record_until(store, server, all_recorded, limit=60, discover=True, follow=True, concurrency=2,
+                     sweep_interval=600, **QUICK)
     assert_exact(store, emu, sids)
     states = Lifecycle(store).states()
     for sid in sids:
@@ -88,7 +95,8 @@ def test_follow_named_sessions_returns_soon_after_they_settle(store: EventStore,
         watcher.join()
     assert report.outcome == "ok" and not report.failed
     assert {o.session_id: o.state for o in report.sessions} == {a: "settled", b: "settled"}
-    assert returned - settled_at[0] < 5.0, f"returned {returned - settled_at[0]:.1f} s after both went idle"
+    # on settling, not at the deadline (60 s); the margin is for a busy machine
+    assert returned - settled_at[0] < 20.0, f"returned {returned - settled_at[0]:.1f} s after both went idle"
     assert_exact(store, emu, [a, b])
     for sid in (a, b):
         assert archived_files(store, sid) == {f["id"] for f in emu.files(sid)}
@@ -235,26 +243,26 @@ def test_max_rpm_is_never_exceeded_and_everything_is_recorded(sqlite_url: str, e
 def test_the_service_picks_a_settled_session_up_again_when_it_runs_again(store: EventStore, emu: Emulator) -> None:
     """No webhooks: the sweep notices the changed list entry of a settled session that got a new message."""
     sid = emu.add_session("tool_use")
+    settled_once: list[int] = []
+    files_before: list[int] = []
+
+    def done() -> bool:
+        state = Lifecycle(store).state(sid)
+        settled = state is not None and state.state == "settled"
+        if not settled_once:
+            if settled:  # the first time: record where the log stood, then the session runs again
+                settled_once.append(store.head_position())
+                files_before.append(len(archived_files(store, sid)))
+                emu.send_message(sid, "and now the docs", wait=True, files=1)
+            return False
+        archived = archived_files(store, sid)  # the new file shows in the API's list a little later: wait for it
+        return (settled and store.head_position() > settled_once[0]
+                and len(recorded_ids(store, sid)) == len(emu.ground_truth(sid))
+                and len(archived) == files_before[0] + 1 and archived == {f["id"] for f in emu.files(sid)})
+
     with emu.serve() as server:
-        done: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                record(store, server, discover=True, follow=True, sweep_interval=0.3, deadline=7, **QUICK)
-            except DeadlineReached as err:
-                done.append(err)
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        try:
-            assert until(lambda: (s := Lifecycle(store).state(sid)) is not None and s.state == "settled", 5)
-            settled_once = store.head_position()
-            emu.send_message(sid, "and now the docs", wait=True, files=1)
-            assert until(lambda: store.head_position() > settled_once
-                         and len(recorded_ids(store, sid)) == len(emu.ground_truth(sid)), 5)
-        finally:
-            thread.join()
-    assert done, "the service ran until its deadline"
+        record_until(store, server, done, limit=60, discover=True, follow=True, sweep_interval=0.3, **QUICK)
+    assert settled_once, "the session settled a first time"
     assert_exact(store, emu, [sid])
     assert Lifecycle(store).state(sid).state == "settled"  # type: ignore[union-attr]
     assert archived_files(store, sid) == {f["id"] for f in emu.files(sid)}
@@ -274,6 +282,7 @@ def test_listen_needs_the_signing_key_and_the_service(emu: Emulator, backend_url
         no_key = runner.invoke(cli, ["record", "--all", "--follow", "--listen", "127.0.0.1:0", "--deadline", "5"],
                                env=env)
         assert no_key.exit_code == 2 and "ANTHROPIC_WEBHOOK_SIGNING_KEY" in no_key.output  # a configuration error
-        served = runner.invoke(cli, ["record", "--all", "--follow", "--listen", "127.0.0.1:0", "--deadline", "1.5"],
-                               env={**env, "ANTHROPIC_WEBHOOK_SIGNING_KEY": emu.webhook_secret})
-        assert served.exit_code == 3, served.output
+        # a process of its own: at its deadline the watchdog may end the process (status 3 as well)
+        served = run_cli(["record", "--all", "--follow", "--listen", "127.0.0.1:0", "--deadline", "1.5"],
+                         cli_env(server, backend_url, ANTHROPIC_WEBHOOK_SIGNING_KEY=emu.webhook_secret))
+        assert served.returncode == 3, served.stderr

@@ -8,9 +8,8 @@ import time
 import pytest
 
 from recorder.emulator import Emulator
-from recorder.errors import DeadlineReached
 from recorder.store import EventStore
-from tests.recorder.support import assert_exact, record
+from tests.recorder.support import assert_exact, is_exact, record, record_until
 
 
 @pytest.mark.parametrize("mode", ["stream", "poll", "auto"])
@@ -107,8 +106,9 @@ def test_all_follow_discovers_sessions_created_later(store: EventStore) -> None:
     with emu.serve() as server:
         later: list[str] = []
         threading.Timer(0.5, lambda: later.append(emu.add_session("custom_tool"))).start()
-        with pytest.raises(DeadlineReached):
-            record(store, server, discover=True, follow=True, sweep_interval=0.2, deadline=3)
+        record_until(store, server, lambda: bool(later) and emu.is_finished(later[0])
+                     and is_exact(store, emu, [first, *later]), limit=60,
+                     discover=True, follow=True, sweep_interval=0.2)
         assert later, "the second session was added while the recorder ran"
         assert_exact(store, emu, [first, *later])
     emu.close()

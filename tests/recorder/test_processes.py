@@ -45,7 +45,7 @@ def crash_trial(db_url: str, seed: int, *, faults: str | None = None) -> None:
     emu.close()
 
 
-@pytest.mark.parametrize("seed", [7001, 7002])
+@pytest.mark.parametrize("seed", [7001, pytest.param(7002, marks=pytest.mark.soak)])  # more seeds: -m soak
 def test_sigkill_at_a_random_moment_then_restart(backend_url: str, seed: int) -> None:
     crash_trial(backend_url, seed)
 
@@ -67,7 +67,7 @@ def test_sigkill_trials_soak(sqlite_template, tmp_path) -> None:
             raise AssertionError(f"crash trial {9000 + seed} (faults {faults}): {err}") from err
 
 
-@pytest.mark.parametrize("processes", [2, 4])
+@pytest.mark.parametrize("processes", [pytest.param(2, marks=pytest.mark.soak), 4])  # 2 as well: -m soak
 def test_concurrent_recorders_on_the_same_sessions(backend_url: str, processes: int) -> None:
     emu = Emulator(seed=60 + processes, heartbeat=0.1)
     finished = [emu.add_session(name) for name in ("multi_agent", "interrupts", "budget", "unicode")]

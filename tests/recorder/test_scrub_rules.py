@@ -141,3 +141,53 @@ def test_secrets_stay_out_of_everything(store: EventStore, tmp_path: Path) -> No
     secrets = {*SECRETS.values(), BEARER}
     assert find_secrets(url, secrets, [out, tmp_path / "jsonl", tmp_path / "parquet", tmp_path / "a.duckdb"]) == []
     assert runner.invoke(cli, ["verify", "--db", url]).exit_code == 0
+
+
+@pytest.mark.parametrize("text", [
+    '{"type":"agent.message","content":[{"type":"text","text":"plain words only"}]}',
+    '{"model_usage":{"input_tokens":5}}', '{"AUTHORIZATION":"x"}', '{"a":"BeArEr abcdefghijkl"}',
+    '{"a":"Basic abcdefghij"}', '{"a":"SK-ANT-abcdefgh"}', '{"Set-Cookie":"x"}', '{"x_api_key":1}',
+    '{"a":"caf\u00e9 token"}', '{"a":"caf\u00e9"}', '{"PassPhrase":"x"}', '{"a":"\u212aey"}',
+])
+def test_the_ascii_pre_check_agrees_with_the_pattern(text: str) -> None:
+    from recorder.ingest.scrub import rules
+
+    assert might_hold_secrets(text) == (rules().quick.search(text) is not None)
+
+
+def test_an_added_pattern_keeps_the_pre_check_on_the_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECORDER_SECRET_PATTERNS", r"ghp_[A-Za-z0-9]{8,}")
+    assert might_hold_secrets('{"a":"ghp_abcdefghij"}')
+    assert not might_hold_secrets('{"a":"plain"}')
+
+
+def _corpus() -> list[str]:
+    from tests.benchmarks.common import realistic_events
+
+    texts = [json.dumps(e, ensure_ascii=False) for e in realistic_events(400, seed=5)]
+    texts += _texts()
+    texts += [
+        '{"a":"Bearer abcdefghijk"}', '{"a":"BASIC QWxhZGRpbjpvcGVuc2VzYW1l"}', '{"a":"sk-ant-api03-abcdefgh"}',
+        '{"a":"\\u0062earer abcdefghijk"}', '{"to\\u006ben":"x"}', '{"API-KEY":"v"}', '{"Cookie":"c"}',
+        '{"passPhrase":"p"}', '{"n":"nothing here"}', '{"x":{"y":[{"secretSauce":"s"}]}}',
+    ]
+    return texts
+
+
+def test_the_pre_check_misses_nothing_the_full_rules_find(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast pre-check (substring tests) says "maybe" wherever the old one-pattern check did, and skipping the
+    value patterns when it says "no value" changes no result."""
+    from recorder.ingest.scrub import rules
+
+    for extra in ("", r"ORD-\d{8}"):
+        monkeypatch.setenv("RECORDER_SECRET_PATTERNS", extra)
+        current = rules()
+        for raw in [*_corpus(), '{"note":"order ORD-99887766"}']:
+            maybe, values = current.triage(raw)
+            if current.quick.search(raw) is not None:
+                assert maybe, raw
+            obj = json.loads(raw)
+            full = scrub_paths(obj, current)
+            if full[1]:
+                assert maybe, raw
+                assert scrub_paths(obj, current, values=values) == full, raw

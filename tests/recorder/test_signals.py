@@ -45,6 +45,35 @@ def test_sigterm_commits_releases_audits_and_exits_143(backend_url: str) -> None
     emu.close()
 
 
+def test_the_run_line_counts_the_events_of_sessions_still_in_progress_at_sigterm(backend_url: str) -> None:
+    """The run's line at SIGTERM counts every event the run committed: those of the sessions already printed and
+    those of the session still being followed (it once summed only the printed sessions, so a run interrupted
+    mid-session under-reported what it wrote, and `--workers` summed the under-reports)."""
+    emu = Emulator(seed=83, heartbeat=0.1)
+    done = emu.add_session("tool_use")
+    live = emu.add_session("live", interval=0.05, autostart=False)
+    args = ["record", "--all", "--follow", "--settle", "0.3", "--sweep-interval", "0.3", "--deadline", "90"]
+    with emu.serve() as server:
+        env = cli_env(server, backend_url)
+        emu.start(live)
+        victim = spawn_cli(args, env)
+        assert victim.stdout is not None
+        first = json.loads(victim.stdout.readline())
+        assert first["session_id"] == done, first  # the finished session is printed while the live one runs on
+        with EventStore(backend_url) as store:
+            wait_until(lambda: store.head_position() > first["events_added"] + 20, victim,
+                       "the live session's events are recorded")
+            victim.send_signal(signal.SIGTERM)
+            out, err = victim.communicate(timeout=30)
+            assert victim.returncode == 143, err
+            last = json.loads(ndjson_lines(out)[-1])
+            assert last["type"] == "run" and last["outcome"] == "interrupted", out
+            [run] = store.runs()
+            assert run.events_added == store.head_position(), "the audit counts every committed event"
+            assert last["events_added"] == store.head_position(), (last, store.head_position())
+    emu.close()
+
+
 def test_a_zombie_owner_does_not_hold_its_sessions(store: EventStore) -> None:
     """A recorder killed but not yet reaped by its parent still 'exists' for kill(pid, 0); its lease is taken
     over at once anyway."""

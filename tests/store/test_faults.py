@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,60 @@ def test_config_error_is_a_usage_error() -> None:
     with pytest.raises(ConfigError):
         make_engine("bogus")
     assert run_cli("db", "upgrade", "--db", "bogus").returncode == 2
+
+
+@pytest.mark.parametrize("backend_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_pooled_connection_the_server_closed_is_replaced_before_use(backend_url: str) -> None:
+    """The server ends an idle pooled connection (a restart, an idle timeout, an administrator): the next append
+    gets a live connection and succeeds, instead of failing the run with StoreUnavailable."""
+    import psycopg
+    with EventStore(backend_url) as store:
+        store.append(raws([message(0)], "sesn_pool"))
+        admin = psycopg.connect(backend_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+        try:
+            killed = [pid for pid, terminated in admin.execute(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'recorder' "
+                "AND datname = current_database() AND pid <> pg_backend_pid()"
+            ) if terminated]
+            deadline = time.monotonic() + 30
+            while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (killed,)).fetchone()[0]:
+                assert time.monotonic() < deadline, "the terminated backends did not end"
+                time.sleep(0.02)  # pg_terminate_backend only signals: wait until they have closed their sockets
+        finally:
+            admin.close()
+        assert killed  # the pool's idle connection, at least
+        result = store.append(raws([message(0), message(1)], "sesn_pool"))
+        assert (result.added, result.skipped) == (1, 1)
+        assert store.head_position() == 2
+
+
+def test_an_idle_connection_past_descriptor_1024_is_alive(tmp_path: Path) -> None:
+    """A recorder following hundreds of streams holds more than 1,024 descriptors, so its database connection's
+    may be numbered past what ``select()`` takes: the check must still say alive (it said dead, every time)."""
+    import os
+    import resource
+    import socket
+
+    from recorder.store.sql import idle_connection_alive
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft <= 1500:
+        pytest.skip(f"the descriptor limit ({soft}) does not allow descriptor 1500")
+    ours, theirs = socket.socketpair()
+    high = os.dup2(ours.fileno(), 1500)
+
+    class Connection:
+        closed = False
+        broken = False
+
+        def fileno(self) -> int:
+            return high
+
+    try:
+        assert idle_connection_alive(Connection())
+        theirs.sendall(b"E")  # what a server that ends the connection leaves to be read
+        assert not idle_connection_alive(Connection())
+    finally:
+        os.close(high)
+        ours.close()
+        theirs.close()
