@@ -46,7 +46,7 @@ class SlowStore:
 
 
 def test_many_concurrent_callers_land_in_few_transactions(store: EventStore) -> None:
-    committer = GroupCommitter(store, window=0.05)
+    committer = GroupCommitter(store, window=0.5)  # wide enough that a busy machine cannot split the group
     sessions = [f"sesn_{n:03d}" for n in range(60)]
 
     async def main() -> list[AppendResult]:
@@ -58,7 +58,7 @@ def test_many_concurrent_callers_land_in_few_transactions(store: EventStore) -> 
         committer.close()
     assert [r.added for r in results] == [3] * 60
     assert committer.requests == 60
-    assert committer.transactions <= 3  # one group, give or take a slow start of the thread
+    assert committer.transactions <= 2  # one group, give or take a slow start of the thread
     assert assert_log_gapless(store) == 180
     for session in sessions[:3]:
         assert assert_stream_invariants(store, session) == 3
