@@ -9,6 +9,7 @@ purpose (a developer machine without PostgreSQL).
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,15 @@ _DATA_TABLES = [
     "session_lifecycle",
     "webhook_deliveries",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run started in the background by a non-interactive shell (``pytest &`` in a script) ignores SIGINT, and
+    every process it starts inherits that: the tests that stop ``recorder emulator`` and ``recorder serve`` with
+    Ctrl-C's signal would then wait for them forever. Ctrl-C is given its usual meaning back, for this run and its
+    children."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _admin_engine():
