@@ -231,20 +231,23 @@ class SessionRecorder:
             )
         return self.sinks[thread_id]
 
-    def _seen(self, thread_id: str | None, events: Sequence[dict[str, Any]]) -> None:
-        """Notice what matters to the session in events just recorded."""
+    def _seen(self, thread_id: str | None, events: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> None:
+        """Notice what matters to the session in a batch just recorded: the session's status follows ``events`` in
+        the API's order, events read again included (a late-visible event may be listed before ones already
+        seen); only ``new`` ones (not seen by this stream before) ask for a snapshot or the thread list."""
         total = sum(s.added for s in self.sinks.values())
         if total != self.outcome.events_added:
             self.observer.events_added(total - self.outcome.events_added)
             self.outcome.events_added = total
             self.quiet_since = time.monotonic()
-        for event in events:
-            kind = event.get("type")
-            if thread_id is None:
+        if thread_id is None:
+            for event in events:
                 self.watch.see(event)
-                if self.watch.ended:
-                    self.terminated.set()
-                    self.stop.set()
+            if self.watch.ended:
+                self.terminated.set()
+                self.stop.set()
+        for event in new:
+            kind = event.get("type")
             if kind in SNAPSHOT_EVENT_TYPES:
                 self.snapshot_due.set()
             if kind == "session.thread_created":

@@ -65,7 +65,12 @@ class StreamSink:
     thread_id: str | None
     writer: LogWriter
     lease: Lease | None
-    on_events: Callable[[str | None, Sequence[dict[str, Any]]], None] = lambda _thread, _events: None
+    # Called after each batch with the batch's events in the API's order, those read again included (what follows
+    # the session's status must see them in list order: a late-visible event listed before an idle already
+    # committed does not leave the session running), and those of them that were new to this sink.
+    on_events: Callable[[str | None, Sequence[dict[str, Any]], Sequence[dict[str, Any]]], None] = (
+        lambda _thread, _events, _new: None
+    )
     last_processed_at: datetime | None = None
     last_event_id: str | None = None
     cursor: str | None = None
@@ -140,21 +145,25 @@ class StreamSink:
             self.delivered_at = time.monotonic()
         pairs = zip(objs, texts, strict=True) if texts is not None else ((obj, None) for obj in objs)
         known = self.known
-        kept = [(obj, text, index) for index, (obj, text) in enumerate(pairs)
-                if not isinstance(obj, dict) or (obj.get("processed_at") is not None and not _known(obj, known))]
+        delivered = [(obj, text, index) for index, (obj, text) in enumerate(pairs)
+                     if not isinstance(obj, dict) or obj.get("processed_at") is not None]
+        kept = [item for item in delivered if not isinstance(item[0], dict) or not _known(item[0], known)]
         processed = [obj for obj, _, _ in kept]
         if cursor is not KEEP:
             self.cursor = cursor
         if not processed and cursor is KEEP:
+            if delivered:
+                self.on_events(self.thread_id, [obj for obj, _, _ in delivered], [])
             return 0
         events: list[RawEvent] = []
         stopped: StreamStopped | None = None
+        stopped_at = len(objs)
         current = rules()  # (read from the environment once per batch)
         for obj, text, index in kept:
             try:
                 events.append(self._raw(obj, text, index, current))
             except StreamStopped as err:  # keep what came before it, then stop this stream
-                stopped = err
+                stopped, stopped_at = err, index
                 processed = processed[: len(events)]
                 break
         for event in events:
@@ -170,8 +179,9 @@ class StreamSink:
         if len(known) + len(events) > KNOWN_LIMIT:
             known.clear()
         known.update(event.event_key for event in events if event.event_key == event.event_id)
-        if processed:
-            self.on_events(self.thread_id, processed)
+        seen = [obj for obj, _, index in delivered if index < stopped_at]
+        if seen:
+            self.on_events(self.thread_id, seen, processed)
         if stopped is not None:
             raise stopped
         return result.added

@@ -212,3 +212,34 @@ def test_a_sink_drops_events_it_already_committed_before_any_work(sqlite_url: st
     assert handed[1][0] == message(4)["id"] and len(handed[1]) == 2  # the re-read ones never reached the writer
     assert len(handed[2]) == 1  # not a plain id: the store decides, as before
     assert store.head_position() == 4
+
+
+def test_a_re_read_batch_still_shows_the_session_status_in_list_order(sqlite_url: str, make_store: Any) -> None:
+    """A late-visible status event listed by a catch-up, before an idle the live stream already delivered: the
+    sink drops the idle it committed from the write, but what follows the session's status still sees it after
+    the late one (the list's order), so following ends. (Seeing only the new event left the session 'running'
+    forever: the hardening soak's data trial 20043 reached its deadline.)"""
+    from recorder.ingest.lifecycle import Watch
+    from recorder.ingest.sink import StreamSink
+
+    store = make_store(sqlite_url)
+    writer = LogWriter(store, None, Leases(store))
+    watch = Watch()
+    new: list[str] = []
+
+    def seen(thread_id: str | None, events: Sequence[dict[str, Any]], *fresh: Sequence[dict[str, Any]]) -> None:
+        for event in events:
+            watch.see(event)
+        new.extend(e["id"] for e in (fresh[0] if fresh else events))
+
+    sink = StreamSink("sesn_a", None, writer, None, on_events=seen)
+    running = {**message(1), "type": "session.status_running"}
+    idle = {**message(2), "type": "session.status_idle", "stop_reason": {"type": "end_turn"}}
+
+    async def main() -> list[int]:
+        return [await sink.write([idle]), await sink.write([running, idle])]
+
+    assert asyncio.run(main()) == [1, 1]
+    writer.close()
+    assert watch.status == "idle"
+    assert new == [idle["id"], running["id"]]  # each event is new once: a re-read one triggers nothing again
