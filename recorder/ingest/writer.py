@@ -104,7 +104,18 @@ class LogWriter:
         return await finish_even_if_cancelled(self.files.archive_many, session_id, list(files), self.run_id)
 
     async def acquire(self, session_id: str) -> Lease | Holder:
-        return await finish_even_if_cancelled(self.leases.acquire, session_id)
+        """Take the session's lease. Cancelled meanwhile (SIGTERM just after the run started), the take still
+        finishes, and a lease it got is given up before the cancellation goes on: the caller never learns of it,
+        so nobody else would release it (it would stay held until it expired)."""
+        task = asyncio.ensure_future(asyncio.to_thread(self.leases.acquire, session_id))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(BaseException):
+                got = await task
+                if isinstance(got, Lease):
+                    await finish_even_if_cancelled(self.leases.release, got)
+            raise
 
     async def renew(self, lease: Lease) -> Lease:
         return await finish_even_if_cancelled(self.leases.renew, lease)

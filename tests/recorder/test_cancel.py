@@ -4,8 +4,13 @@ them (SIGTERM, Ctrl-C) is never swallowed."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from typing import Any
 
+from recorder.ingest.writer import LogWriter
 from recorder.record import _cancel, _cancel_all
+from recorder.store import Holder, Lease, Leases, utcnow
 
 
 def test_a_caller_cancelled_while_stopping_a_task_is_still_cancelled_after_its_cleanup() -> None:
@@ -73,3 +78,34 @@ def test_an_uncancelled_caller_goes_on() -> None:
         return "went on" if task.cancelled() else "task still running"
 
     assert asyncio.run(scenario()) == "went on"
+
+
+def test_a_lease_taken_while_its_taker_was_cancelled_is_given_up(sqlite_url: str, make_store: Any) -> None:
+    """SIGTERM right after a run starts cancels a session's task while its lease is being taken. The take
+    finishes (a write is never abandoned), but nobody held the lease to release it: it stayed held until it
+    expired, and the hardening soak's SIGTERM trial 20040 found it held after the exit."""
+    store = make_store(sqlite_url)
+    entered = threading.Event()
+
+    class SlowLeases(Leases):
+        def acquire(self, session_id: str) -> Lease | Holder:
+            entered.set()
+            time.sleep(0.2)  # the take is in progress when the cancellation comes
+            return super().acquire(session_id)
+
+    writer = LogWriter(store, None, SlowLeases(store))
+
+    async def scenario() -> bool:
+        task = asyncio.ensure_future(writer.acquire("sesn_a"))
+        await asyncio.to_thread(entered.wait, 5)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert asyncio.run(scenario()), "the cancellation goes on after the take"
+    writer.close()
+    holder = Leases(store).holder("sesn_a")
+    assert holder is None or holder.expires_at <= utcnow(), "the lease taken meanwhile was given up"
