@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -36,14 +36,19 @@ from recorder.store import (
 T = TypeVar("T")
 
 
-async def finish_even_if_cancelled(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``function`` in a thread; if cancelled meanwhile, wait for it to finish, then re-raise."""
+async def finish_even_if_cancelled(
+    function: Callable[..., T], *args: Any, abandoned: Callable[[T], Awaitable[object]] | None = None, **kwargs: Any
+) -> T:
+    """Run ``function`` in a thread; if cancelled meanwhile, wait for it to finish, then re-raise. ``abandoned``
+    gets what it returned then, which the cancelled caller never sees (to give back what it took)."""
     task = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         with contextlib.suppress(BaseException):
-            await task
+            result = await task
+            if abandoned is not None:
+                await abandoned(result)
         raise
 
 
@@ -107,15 +112,12 @@ class LogWriter:
         """Take the session's lease. Cancelled meanwhile (SIGTERM just after the run started), the take still
         finishes, and a lease it got is given up before the cancellation goes on: the caller never learns of it,
         so nobody else would release it (it would stay held until it expired)."""
-        task = asyncio.ensure_future(asyncio.to_thread(self.leases.acquire, session_id))
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(BaseException):
-                got = await task
-                if isinstance(got, Lease):
-                    await finish_even_if_cancelled(self.leases.release, got)
-            raise
+
+        async def give_up(got: Lease | Holder) -> None:
+            if isinstance(got, Lease):
+                await finish_even_if_cancelled(self.leases.release, got)
+
+        return await finish_even_if_cancelled(self.leases.acquire, session_id, abandoned=give_up)
 
     async def renew(self, lease: Lease) -> Lease:
         return await finish_even_if_cancelled(self.leases.renew, lease)
