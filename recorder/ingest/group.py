@@ -34,7 +34,7 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from recorder.errors import LeaseLost
 from recorder.store import AppendRequest, AppendResult, EventStore
@@ -94,9 +94,13 @@ class GroupCommitter:
         self._hand_over((request, None, future))
         return future
 
-    async def append(self, request: AppendRequest) -> AppendResult:
+    async def append(
+        self, request: AppendRequest, committed: Callable[[AppendResult], object] | None = None
+    ) -> AppendResult:
         """Append through the next group; LeaseLost (this request's fence) or the group's error is raised. If the
-        awaiting task is cancelled, it first waits for the group's outcome, then the cancellation goes on."""
+        awaiting task is cancelled, it first waits for the group's outcome, then the cancellation goes on.
+        ``committed`` gets the result of a request that committed, whether or not its caller was cancelled
+        meanwhile (who counts what was written must count that too)."""
         if not request.events and not request.checkpoints:
             return AppendResult(0, 0)
         loop = asyncio.get_running_loop()
@@ -106,10 +110,14 @@ class GroupCommitter:
             outcome = await asyncio.shield(waiting)
         except asyncio.CancelledError:
             with contextlib.suppress(BaseException):  # the group's outcome is known: now let the cancellation go on
-                await waiting
+                late = await waiting
+                if committed is not None and isinstance(late, AppendResult):
+                    committed(late)
             raise
         if isinstance(outcome, LeaseLost):
             raise outcome
+        if committed is not None:
+            committed(outcome)
         return outcome
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ from recorder.ingest.scrub import Rules, rules, scrub_paths, scrub_text
 from recorder.ingest.wrapped import Wrapped
 from recorder.ingest.writer import LogWriter
 from recorder.jsontext import PartialObject
-from recorder.store import Checkpoint, Lease
+from recorder.store import AppendResult, Checkpoint, Lease
 
 KEEP = object()  # "leave the stored cursor as it is"
 RECENT = 9  # events whose median processed_at is the resume time
@@ -174,8 +174,7 @@ class StreamSink:
         checkpoint = Checkpoint(
             self.session_id, self.thread_id, self.last_processed_at, self.last_event_id, self.cursor, self.complete
         )
-        result = await self.writer.append(events, checkpoint, self.lease)
-        self.added += result.added
+        result = await self.writer.append(events, checkpoint, self.lease, self._count)
         if len(known) + len(events) > KNOWN_LIMIT:
             known.clear()
         known.update(event.event_key for event in events if event.event_key == event.event_id)
@@ -185,6 +184,10 @@ class StreamSink:
         if stopped is not None:
             raise stopped
         return result.added
+
+    def _count(self, result: AppendResult) -> None:
+        """A batch of this sink committed (its task may have been cancelled meanwhile: it is counted all the same)."""
+        self.added += result.added
 
     async def mark_complete(self) -> None:
         """The session terminated and this stream was read to its end: nothing more will come."""

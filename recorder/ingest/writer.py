@@ -67,13 +67,23 @@ class LogWriter:
         self.events_added = 0
 
     async def append(
-        self, events: Sequence[RawEvent], checkpoint: Checkpoint | None, lease: Lease | None
+        self,
+        events: Sequence[RawEvent],
+        checkpoint: Checkpoint | None,
+        lease: Lease | None,
+        committed: Callable[[AppendResult], object] | None = None,
     ) -> AppendResult:
-        """Append one batch (fenced by ``lease``) through the next group commit; LeaseLost if the lease is gone."""
+        """Append one batch (fenced by ``lease``) through the next group commit; LeaseLost if the lease is gone.
+        The run's count (and ``committed``, the caller's) takes a batch that committed even if the caller was
+        cancelled while it did (SIGTERM): the audit counts every event the run wrote."""
+
+        def count(result: AppendResult) -> None:
+            self.events_added += result.added
+            if committed is not None:
+                committed(result)
+
         request = AppendRequest(list(events), [checkpoint] if checkpoint is not None else [], lease, self.run_id)
-        result = await self.committer.append(request)
-        self.events_added += result.added
-        return result
+        return await self.committer.append(request, count)
 
     def close(self) -> None:
         """Commit what was handed over and stop the committer's thread (the run is over)."""

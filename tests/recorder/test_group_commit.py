@@ -194,9 +194,9 @@ def test_a_sink_drops_events_it_already_committed_before_any_work(sqlite_url: st
     handed: list[list[str]] = []
     append = writer.append
 
-    async def spy(events: Any, checkpoint: Any, lease: Any) -> AppendResult:
+    async def spy(events: Any, checkpoint: Any, lease: Any, committed: Any = None) -> AppendResult:
         handed.append([e.event_id for e in events])
-        return await append(events, checkpoint, lease)
+        return await append(events, checkpoint, lease, committed)
 
     writer.append = spy  # type: ignore[method-assign]
     sink = StreamSink("sesn_a", None, writer, None)
@@ -243,3 +243,30 @@ def test_a_re_read_batch_still_shows_the_session_status_in_list_order(sqlite_url
     writer.close()
     assert watch.status == "idle"
     assert new == [idle["id"], running["id"]]  # each event is new once: a re-read one triggers nothing again
+
+
+def test_a_write_cancelled_while_its_group_commits_is_still_counted(sqlite_url: str, make_store: Any) -> None:
+    """SIGTERM cancels a session's task while its batch is in a group being committed. The group commits (a
+    request handed over is never abandoned), so the sink's and the run's counts must include those events: the
+    run's audit once said 216 events where the log held 220 (test_signals' in-progress SIGTERM test)."""
+    from recorder.ingest.sink import StreamSink
+
+    store = make_store(sqlite_url)
+    writer = LogWriter(store, None, Leases(store), GroupCommitter(store, window=0.3))
+    sink = StreamSink("sesn_a", None, writer, None)
+
+    async def main() -> bool:
+        task = asyncio.ensure_future(sink.write([message(1), message(2), message(3)]))
+        await asyncio.sleep(0.05)  # handed over: the group gathers for 0.3 s
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert asyncio.run(main()), "the cancellation goes on once the group committed"
+    writer.close()
+    assert store.head_position() == 3
+    assert sink.added == 3, "the session's count includes the batch committed after its task was cancelled"
+    assert writer.events_added == 3, "the run's audit counts every event it committed"
