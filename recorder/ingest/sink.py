@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,10 @@ class StreamSink:
     recent: deque[datetime] = field(default_factory=lambda: deque(maxlen=RECENT), repr=False)
     known: set[str] = field(default_factory=set, repr=False)  # ids committed by this sink (see the docstring)
     wrapped: Wrapped | None = field(default=None, repr=False)  # events wrapped by the run's other sinks
+    # The session's checkpoints, read at once when its lease was taken (None: read this stream's own when it
+    # loads). Under the lease only this recorder writes them, so the read stays true until each sink loads; a
+    # stream absent from it has none.
+    preloaded: Mapping[str | None, Checkpoint] | None = field(default=None, repr=False)
     _loaded: bool = field(default=False, repr=False)
 
     @property
@@ -96,7 +100,10 @@ class StreamSink:
         """Read where recording of this stream got to (once)."""
         if self._loaded:
             return
-        checkpoint = await self.writer.checkpoint(self.session_id, self.thread_id)
+        if self.preloaded is not None:
+            checkpoint = self.preloaded.get(self.thread_id)
+        else:
+            checkpoint = await self.writer.checkpoint(self.session_id, self.thread_id)
         if checkpoint is not None:
             self.last_processed_at = checkpoint.last_processed_at
             self.last_event_id = checkpoint.last_event_id

@@ -30,6 +30,7 @@ from recorder.store import (
     Lease,
     Leases,
     Lifecycle,
+    SessionProgress,
     SessionState,
 )
 
@@ -91,6 +92,10 @@ class LogWriter:
 
     async def checkpoint(self, session_id: str, thread_id: str | None) -> Checkpoint | None:
         return await asyncio.to_thread(self.store.checkpoint, session_id, thread_id)
+
+    async def progress(self, session_id: str) -> SessionProgress:
+        """The session's checkpoints and archived file ids, in one read (see :meth:`EventStore.progress`)."""
+        return await asyncio.to_thread(self.store.progress, session_id)
 
     async def recent_times(self, session_id: str, thread_id: str | None, count: int) -> list[datetime]:
         """The ``processed_at`` of the stream's last ``count`` events, oldest first (for its resume time)."""

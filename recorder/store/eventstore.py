@@ -21,6 +21,7 @@ from recorder.errors import LeaseLost
 from recorder.events import RawEvent
 from recorder.store.catalog import Catalog
 from recorder.store.database import Database
+from recorder.store.files import archived_ids_in
 from recorder.store.log import EventLog, Fence
 from recorder.store.rows import (
     AppendRequest,
@@ -31,6 +32,7 @@ from recorder.store.rows import (
     LogTuple,
     PrunedRange,
     RunRow,
+    SessionProgress,
     SessionSummary,
     StoredEvent,
     StreamRow,
@@ -78,6 +80,12 @@ class EventStore(Database):
         return self.log.checkpoint(session_id, thread_id)
 
     # ---- sessions, snapshots, runs (Catalog)
+
+    def progress(self, session_id: str) -> SessionProgress:
+        """The session's checkpoints (every stream's) and archived file ids, in one read transaction: what a
+        recorder that just took the session's lease needs before it reads any stream."""
+        with self.read() as conn:
+            return SessionProgress(self.log.checkpoints(conn, session_id), frozenset(archived_ids_in(conn, session_id)))
 
     def session_ids(self) -> list[str]:
         return self.catalog.session_ids()

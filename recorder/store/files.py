@@ -6,13 +6,18 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Connection, and_, select
 
 from recorder.events import display_text, dump_json
 from recorder.store import schema as t
 from recorder.store.catalog import ensure_session
 from recorder.store.database import Database, utcnow
 from recorder.store.rows import ArchivedFile
+
+
+def archived_ids_in(conn: Connection, session_id: str) -> set[str]:
+    return set(conn.execute(select(t.session_files.c.file_id).where(t.session_files.c.session_id == session_id))
+               .scalars())
 
 
 class FileArchive:
@@ -23,11 +28,7 @@ class FileArchive:
 
     def archived_ids(self, session_id: str) -> set[str]:
         with self.db.read() as conn:
-            return set(
-                conn.execute(
-                    select(t.session_files.c.file_id).where(t.session_files.c.session_id == session_id)
-                ).scalars()
-            )
+            return archived_ids_in(conn, session_id)
 
     def archive(self, session_id: str, metadata: dict[str, Any], content: bytes, run_id: int | None = None) -> str:
         """Keep one file (its metadata as the API gave it, and its bytes); returns the content's sha256."""

@@ -685,6 +685,26 @@ class EventLog:
             self.db.lock_log(conn)
             self._write_checkpoint(conn, checkpoint, utcnow())
 
+    def checkpoints(self, conn: Connection, session_id: str) -> dict[str | None, Checkpoint]:
+        """Every checkpoint of the session's streams, by thread id (None: the session stream), in one query."""
+        rows = conn.execute(
+            select(
+                t.streams.c.thread_id,
+                t.checkpoints.c.last_processed_at,
+                t.checkpoints.c.last_event_id,
+                t.checkpoints.c.cursor,
+                t.checkpoints.c.complete,
+            )
+            .join(t.streams, t.streams.c.stream_id == t.checkpoints.c.stream_id)
+            .where(t.streams.c.session_id == session_id)
+        )
+        return {
+            row.thread_id: Checkpoint(
+                session_id, row.thread_id, row.last_processed_at, row.last_event_id, row.cursor, bool(row.complete)
+            )
+            for row in rows
+        }
+
     def checkpoint(self, session_id: str, thread_id: str | None = None) -> Checkpoint | None:
         with self.db.read() as conn:
             row = conn.execute(

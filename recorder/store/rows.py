@@ -201,6 +201,16 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionProgress:
+    """What the log holds of one session for a recorder about to resume it, read in one transaction: each stream's
+    checkpoint (by thread id; None: the session stream; a stream without one is absent) and the ids of the files
+    already archived."""
+
+    checkpoints: dict[str | None, Checkpoint]
+    file_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     added: int
     skipped: int

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from recorder.events import dump_json, raw_event
-from recorder.store import Checkpoint, EventStore
+from recorder.store import Checkpoint, EventStore, FileArchive, SessionProgress
 from tests.compliance.support import tamper
 from tests.helpers import (
     assert_log_gapless,
@@ -219,6 +219,26 @@ def test_checkpoints_are_written_with_their_events(store: EventStore) -> None:
     store.save_checkpoint(Checkpoint("sesn_a", None, last_event_id="sevt_x"))
     assert store.checkpoint("sesn_a").last_event_id == "sevt_x"
     assert store.checkpoint("sesn_a", "sthr_none") is None
+
+
+def test_a_sessions_progress_is_every_streams_checkpoint_and_its_archived_files(store: EventStore) -> None:
+    """What a recorder resuming a session reads in one transaction: its streams' checkpoints by thread id (a stream
+    without one, and other sessions, left out) and the ids of its archived files."""
+    store.append(raws([message(1)]), checkpoints=[Checkpoint("sesn_a", None, last_event_id="sevt_00000001",
+                                                             cursor="page_2")])
+    store.append(raws([message(2)], thread="sthr_1"),
+                 checkpoints=[Checkpoint("sesn_a", "sthr_1", last_event_id="sevt_00000002", complete=True)])
+    store.append(raws([message(3)], thread="sthr_2"))  # a stream with no checkpoint
+    store.append(raws([message(4)], session="sesn_b"), checkpoints=[Checkpoint("sesn_b", None, cursor="other")])
+    FileArchive(store).archive("sesn_a", {"id": "file_1", "filename": "a.txt"}, b"hello")
+    FileArchive(store).archive("sesn_b", {"id": "file_2", "filename": "b.txt"}, b"bye")
+    progress = store.progress("sesn_a")
+    assert progress.checkpoints == {
+        None: Checkpoint("sesn_a", None, None, "sevt_00000001", "page_2", False),
+        "sthr_1": Checkpoint("sesn_a", "sthr_1", None, "sevt_00000002", None, True),
+    }
+    assert progress.file_ids == {"file_1"}
+    assert store.progress("sesn_new") == SessionProgress({}, frozenset())
 
 
 def test_snapshots_are_kept_only_when_they_change(store: EventStore) -> None:
