@@ -243,7 +243,7 @@ def test_a_wrong_base_url_is_named_at_the_first_retry(sqlite_url: str) -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "RECORDER_"))}
     env.update(ANTHROPIC_API_KEY=API_KEY, ANTHROPIC_BASE_URL="http://127.0.0.1:9", RECORDER_DB=sqlite_url)
-    result = run_cli(["record", "sesn_x", "--deadline", "12"], env, timeout=90)
+    result = run_cli(["record", "sesn_x", "--deadline", "5"], env, timeout=90)  # several retries, one warning
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
     assert "cannot connect to http://127.0.0.1:9" in lines[0] and "ANTHROPIC_BASE_URL" in lines[0], lines
