@@ -37,7 +37,7 @@ def test_no_secret_anywhere(backend_url: str, tmp_path: Path) -> None:
         env = cli_env(server, backend_url)
         emu.start(live)
         emu.set_faults(finished[0], "rate_limit=1,retry_after=0.05")  # retries are reported in the output too
-        result = run_cli(["record", *sids, "--follow", "--verbose", "--deadline", "120"], env)
+        result = run_cli(["record", *sids, "--follow", "--settle", "1", "--verbose", "--deadline", "120"], env)
         (logs / "record.out").write_text(result.stdout + result.stderr, encoding="utf-8")
         assert result.returncode == 0, result.stderr
         for command in (["sessions"], ["events", finished[0]], ["transcript", live], ["verify"]):

@@ -116,7 +116,9 @@ def test_record_prints_each_session_as_it_finishes_and_the_run_at_the_deadline(s
     with emu.serve() as server:
         env = cli_env(server, sqlite_url)
         emu.start(live)
-        result = run_cli(["record", done, live, "--follow", "--deadline", "12"], env)
+        # (the finished session settles within about 4 s, its files listed again after the index lag; the live one,
+        # an event a second, outlasts the deadline)
+        result = run_cli(["record", done, live, "--follow", "--settle", "1", "--deadline", "8"], env)
         assert result.returncode == 3, result.stderr
         objects = [json.loads(line) for line in ndjson_lines(result.stdout)]
         assert [o["type"] for o in objects] == ["session", "run"], result.stdout
