@@ -687,42 +687,27 @@ class EventLog:
 
     def checkpoints(self, conn: Connection, session_id: str) -> dict[str | None, Checkpoint]:
         """Every checkpoint of the session's streams, by thread id (None: the session stream), in one query."""
-        rows = conn.execute(
-            select(
-                t.streams.c.thread_id,
-                t.checkpoints.c.last_processed_at,
-                t.checkpoints.c.last_event_id,
-                t.checkpoints.c.cursor,
-                t.checkpoints.c.complete,
-            )
-            .join(t.streams, t.streams.c.stream_id == t.checkpoints.c.stream_id)
-            .where(t.streams.c.session_id == session_id)
-        )
-        return {
-            row.thread_id: Checkpoint(
-                session_id, row.thread_id, row.last_processed_at, row.last_event_id, row.cursor, bool(row.complete)
-            )
-            for row in rows
-        }
+        rows = conn.execute(_checkpoint_query().where(t.streams.c.session_id == session_id))
+        return {row.thread_id: _checkpoint(session_id, row) for row in rows}
 
     def checkpoint(self, session_id: str, thread_id: str | None = None) -> Checkpoint | None:
         with self.db.read() as conn:
             row = conn.execute(
-                select(
-                    t.checkpoints.c.last_processed_at,
-                    t.checkpoints.c.last_event_id,
-                    t.checkpoints.c.cursor,
-                    t.checkpoints.c.complete,
-                )
-                .join(t.streams, t.streams.c.stream_id == t.checkpoints.c.stream_id)
-                .where(t.streams.c.stream_key == stream_key(session_id, thread_id))
+                _checkpoint_query().where(t.streams.c.stream_key == stream_key(session_id, thread_id))
             ).first()
-        if row is None:
-            return None
-        return Checkpoint(
-            session_id, thread_id, row.last_processed_at, row.last_event_id, row.cursor, bool(row.complete)
-        )
+        return None if row is None else _checkpoint(session_id, row)
 
+
+def _checkpoint_query() -> Any:
+    """The checkpoints of streams, with their thread ids (filter by stream)."""
+    c = t.checkpoints.c
+    return (select(t.streams.c.thread_id, c.last_processed_at, c.last_event_id, c.cursor, c.complete)
+            .join(t.streams, t.streams.c.stream_id == c.stream_id))
+
+
+def _checkpoint(session_id: str, row: Any) -> Checkpoint:
+    return Checkpoint(session_id, row.thread_id, row.last_processed_at, row.last_event_id, row.cursor,
+                      bool(row.complete))
 
 def _crossed_power_of_ten(before: int, after: int) -> bool:
     """True when a power of ten (1,000 or more) lies in (before, after]."""
