@@ -252,13 +252,24 @@ def test_a_write_cancelled_while_its_group_commits_is_still_counted(sqlite_url: 
     from recorder.ingest.sink import StreamSink
 
     store = make_store(sqlite_url)
-    writer = LogWriter(store, None, Leases(store), GroupCommitter(store, window=0.3))
+    committing, go_on = threading.Event(), threading.Event()
+    append_many = store.append_many
+
+    def held(requests: Any, **kwargs: Any) -> Any:
+        committing.set()
+        go_on.wait(5)  # the group is being committed when the cancellation comes
+        return append_many(requests, **kwargs)
+
+    store.append_many = held
+    writer = LogWriter(store, None, Leases(store))
     sink = StreamSink("sesn_a", None, writer, None)
 
     async def main() -> bool:
         task = asyncio.ensure_future(sink.write([message(1), message(2), message(3)]))
-        await asyncio.sleep(0.05)  # handed over: the group gathers for 0.3 s
+        await asyncio.to_thread(committing.wait, 5)
         task.cancel()
+        await asyncio.sleep(0.05)
+        go_on.set()
         try:
             await task
         except asyncio.CancelledError:
