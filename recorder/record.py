@@ -236,14 +236,22 @@ class SessionRecorder:
             )
         return self.sinks[thread_id]
 
+    def _tally(self) -> bool:
+        """Bring the session's count, and the run's (through the observer), to what its streams committed;
+        whether it moved. Also at the session's end: a batch committed while its task was being cancelled
+        (SIGTERM) is counted by its sink but never reached :meth:`_seen`."""
+        total = sum(s.added for s in self.sinks.values())
+        if total == self.outcome.events_added:
+            return False
+        self.observer.events_added(total - self.outcome.events_added)
+        self.outcome.events_added = total
+        return True
+
     def _seen(self, thread_id: str | None, events: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> None:
         """Notice what matters to the session in a batch just recorded: the session's status follows ``events`` in
         the API's order, events read again included (a late-visible event may be listed before ones already
         seen); only ``new`` ones (not seen by this stream before) ask for a snapshot or the thread list."""
-        total = sum(s.added for s in self.sinks.values())
-        if total != self.outcome.events_added:
-            self.observer.events_added(total - self.outcome.events_added)
-            self.outcome.events_added = total
+        if self._tally():
             self.quiet_since = time.monotonic()
         if thread_id is None:
             for event in events:
@@ -387,7 +395,7 @@ class SessionRecorder:
             try:
                 await self._run()
             finally:
-                self.outcome.events_added = sum(s.added for s in self.sinks.values())
+                self._tally()
         except (ApiError, LeaseLost) as err:
             if isinstance(err, ApiError) and err.status == 404 and await self._deleted_upstream():
                 await self._mark_deleted()
