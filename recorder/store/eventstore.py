@@ -79,13 +79,13 @@ class EventStore(Database):
     def checkpoint(self, session_id: str, thread_id: str | None = None) -> Checkpoint | None:
         return self.log.checkpoint(session_id, thread_id)
 
-    # ---- sessions, snapshots, runs (Catalog)
-
     def progress(self, session_id: str) -> SessionProgress:
         """The session's checkpoints (every stream's) and archived file ids, in one read transaction: what a
         recorder that just took the session's lease needs before it reads any stream."""
         with self.read() as conn:
             return SessionProgress(self.log.checkpoints(conn, session_id), frozenset(archived_ids_in(conn, session_id)))
+
+    # ---- sessions, snapshots, runs (Catalog)
 
     def session_ids(self) -> list[str]:
         return self.catalog.session_ids()
