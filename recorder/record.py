@@ -38,7 +38,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -81,7 +81,7 @@ from recorder.ingest.webhooks import WebhookListener
 from recorder.ingest.wrapped import Wrapped
 from recorder.ingest.writer import LogWriter
 from recorder.service import Service
-from recorder.store import EventStore, Lease, Leases, SessionProgress, pruned_sessions
+from recorder.store import Checkpoint, EventStore, Lease, Leases, pruned_sessions
 
 T = TypeVar("T")
 MODES = ("auto", "stream", "poll")
@@ -220,10 +220,11 @@ class SessionRecorder:
         # The last snapshot this recorder kept of the session (None) and of each thread. Under the session's lease
         # nobody else keeps its snapshots, so one equal to it is known unchanged without asking the store.
         self.kept: dict[str | None, dict[str, Any]] = {}
-        # What the log held of the session when its lease was taken (checkpoints, archived files), read at once;
-        # under the lease only this recorder changes it, and it keeps the file ids up to date itself.
-        self.progress: SessionProgress | None = None
-        self.archived: set[str] = set()
+        # What the log held of the session when its lease was taken, read at once (None: not read): its streams'
+        # checkpoints, and the ids of its archived files, which this recorder keeps up to date as it archives
+        # more. Under the lease nobody else changes either.
+        self.checkpoints: Mapping[str | None, Checkpoint] | None = None
+        self.archived: set[str] | None = None
 
     # ------------------------------------------------------------------------------------ plumbing
 
@@ -232,7 +233,7 @@ class SessionRecorder:
             self.sinks[thread_id] = StreamSink(
                 self.session_id, thread_id, self.writer, self.lease, on_events=self._seen,
                 overlap=self.options.overlap, wrapped=self.recorder.wrapped,
-                preloaded=self.progress.checkpoints if self.progress is not None else None,
+                preloaded=self.checkpoints,
             )
         return self.sinks[thread_id]
 
@@ -374,7 +375,7 @@ class SessionRecorder:
         files = await self.api.list_files(self.session_id)
         if not files:
             return
-        if self.progress is None:
+        if self.archived is None:
             self.archived = await self.writer.archived_file_ids(self.session_id)
         have = self.archived
         wanted = [metadata for metadata in files
@@ -385,7 +386,7 @@ class SessionRecorder:
             contents = await _all_or_nothing_results([self.api.download_file(m["id"]) for m in group])
             await self.writer.archive_files(self.session_id,
                                             [(scrub(m), c) for m, c in zip(group, contents, strict=True)])
-            self.archived.update(m["id"] for m in group)
+            have.update(m["id"] for m in group)
             self.outcome.files_added += len(group)
 
     # ----------------------------------------------------------------------------------------- run
@@ -444,8 +445,8 @@ class SessionRecorder:
             return
         keeper = asyncio.ensure_future(self._keep_lease())
         try:
-            self.progress = await self.writer.progress(self.session_id)
-            self.archived = set(self.progress.file_ids)
+            progress = await self.writer.progress(self.session_id)
+            self.checkpoints, self.archived = progress.checkpoints, set(progress.file_ids)
             session_stream = self._sink(None)
             await session_stream.load()
             if session_stream.complete and not self.options.refresh:

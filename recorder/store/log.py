@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Select, insert, select
 
 from recorder.errors import LeaseLost, StoreError
 from recorder.events import RawEvent
@@ -698,7 +698,7 @@ class EventLog:
         return None if row is None else _checkpoint(session_id, row)
 
 
-def _checkpoint_query() -> Any:
+def _checkpoint_query() -> Select[Any]:
     """The checkpoints of streams, with their thread ids (filter by stream)."""
     c = t.checkpoints.c
     return (select(t.streams.c.thread_id, c.last_processed_at, c.last_event_id, c.cursor, c.complete)
@@ -708,6 +708,7 @@ def _checkpoint_query() -> Any:
 def _checkpoint(session_id: str, row: Any) -> Checkpoint:
     return Checkpoint(session_id, row.thread_id, row.last_processed_at, row.last_event_id, row.cursor,
                       bool(row.complete))
+
 
 def _crossed_power_of_ten(before: int, after: int) -> bool:
     """True when a power of ten (1,000 or more) lies in (before, after]."""
