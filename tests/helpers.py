@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -98,3 +100,19 @@ def traced_peak(run: Callable[[], object]) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+async def cancel_once_started(task: asyncio.Future[Any], started: threading.Event,
+                              then: Callable[[], object] = lambda: None) -> bool:
+    """Cancel ``task`` once ``started`` is set (by the thread doing the work it waits on), give the cancellation a
+    moment to reach it, call ``then``, and wait for the task: whether it ended cancelled (the cancellation went
+    on once its work was done, instead of being swallowed)."""
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    then()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return True
+    return False

@@ -11,6 +11,7 @@ from typing import Any
 from recorder.ingest.writer import LogWriter
 from recorder.record import _cancel, _cancel_all
 from recorder.store import Holder, Lease, Leases, utcnow
+from tests.helpers import cancel_once_started
 
 
 def test_a_caller_cancelled_while_stopping_a_task_is_still_cancelled_after_its_cleanup() -> None:
@@ -96,14 +97,7 @@ def test_a_lease_taken_while_its_taker_was_cancelled_is_given_up(sqlite_url: str
     writer = LogWriter(store, None, SlowLeases(store))
 
     async def scenario() -> bool:
-        task = asyncio.ensure_future(writer.acquire("sesn_a"))
-        await asyncio.to_thread(entered.wait, 5)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            return True
-        return False
+        return await cancel_once_started(asyncio.ensure_future(writer.acquire("sesn_a")), entered)
 
     assert asyncio.run(scenario()), "the cancellation goes on after the take"
     writer.close()

@@ -15,7 +15,7 @@ from recorder.errors import LeaseLost, StoreError
 from recorder.ingest.group import GroupCommitter
 from recorder.ingest.writer import LogWriter
 from recorder.store import AppendRequest, AppendResult, Checkpoint, EventStore, Lease, Leases
-from tests.helpers import assert_log_gapless, assert_stream_invariants, message, raws
+from tests.helpers import assert_log_gapless, assert_stream_invariants, cancel_once_started, message, raws
 
 ELSEWHERE = "other-host:4242:abcd1234"
 
@@ -266,15 +266,7 @@ def test_a_write_cancelled_while_its_group_commits_is_still_counted(sqlite_url: 
 
     async def main() -> bool:
         task = asyncio.ensure_future(sink.write([message(1), message(2), message(3)]))
-        await asyncio.to_thread(committing.wait, 5)
-        task.cancel()
-        await asyncio.sleep(0.05)
-        go_on.set()
-        try:
-            await task
-        except asyncio.CancelledError:
-            return True
-        return False
+        return await cancel_once_started(task, committing, then=go_on.set)
 
     assert asyncio.run(main()), "the cancellation goes on once the group committed"
     writer.close()
